@@ -1,0 +1,169 @@
+"""The scanning core: handed the format scanners, walks a model's files and yields findings.
+
+For each file (and, through ``ScanContext.nested``, each member of a container) it reads the head,
+asks the scanners in order which one the bytes call for, runs it, and turns parse failures into a
+finding that names the file and the problem. Findings yielded before a failure are kept, so a
+malicious file that is also partly broken is still reported as malicious.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from warden.errors import FormatError, LimitExceeded
+from warden.formats.interface import HEAD_BYTES, FormatScanner, Limits, ScanContext
+from warden.report.model import Finding, Location, Severity
+from warden.rules import rule
+
+INTERNAL_ERROR = rule(
+    "SCAN-INTERNAL-ERROR",
+    Severity.MEDIUM,
+    "Scanner failed unexpectedly on this file",
+    "A parser raised an unexpected error. The file was not fully checked; treat it as unverified.",
+    "Report the file to the Warden maintainers; do not load it until it scans cleanly.",
+)
+LIMIT_HIT = rule(
+    "SCAN-LIMIT-EXCEEDED",
+    Severity.HIGH,
+    "File exceeds a safety limit of the scanner",
+    "A size, count, depth or ratio limit was exceeded (zip bomb, absurd length field, deep nesting). "
+    "Content past the limit was not checked.",
+    "Do not load the file. If it is legitimate, re-scan with raised limits and review why it is so large.",
+)
+UNRECOGNISED = rule(
+    "FORMAT-UNRECOGNISED",
+    Severity.MEDIUM,
+    "Model-like file in an unrecognised format",
+    "The file has a name used for model weights but its bytes match no format Warden can parse, "
+    "so nothing about it could be checked.",
+    "Find out what the file is before loading it; convert weights to safetensors.",
+)
+MISMATCH = rule(
+    "FORMAT-MISMATCH",
+    Severity.MEDIUM,
+    "File content does not match its extension",
+    "The bytes are a different format from the one the file name claims (e.g. a pickle named "
+    ".safetensors). Loaders that trust the name may run code the user did not expect.",
+    "Rename the file to its real format or replace it with a safetensors export.",
+)
+
+# Extensions that mean "model weights or serialized objects": an unparseable one is worth a finding.
+MODEL_EXTENSIONS = {
+    ".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".safetensors", ".gguf", ".ggml",
+    ".h5", ".hdf5", ".keras", ".onnx", ".npy", ".npz", ".msgpack", ".model", ".dat", ".mar", ".tar",
+    ".zip", ".pb", ".tflite",
+}  # fmt: skip
+# What each scanner's name says an extension should hold, for FORMAT-MISMATCH.
+EXPECTED_FORMAT = {
+    ".safetensors": {"safetensors"},
+    ".gguf": {"gguf"},
+    ".npy": {"numpy"},
+    ".npz": {"zipfile"},
+    ".onnx": {"onnx"},
+    ".json": {"jsonconfig", "template"},
+}
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """How one file went: which parser handled it, or why none did (skipped is a result, not an error)."""
+
+    path: str
+    format: str | None
+    status: str  # "scanned" | "malformed" | "unrecognised" | "skipped" | "error"
+    reason: str = ""
+
+
+class Scanner:
+    """Holds the scanners and limits; ``scan_file`` yields findings and records an outcome per file."""
+
+    def __init__(self, scanners: Sequence[FormatScanner], limits: Limits | None = None) -> None:
+        self.scanners = list(scanners)
+        self.limits = limits or Limits()
+        self.outcomes: list[FileOutcome] = []
+
+    def pick(self, head: bytes, name: str) -> FormatScanner | None:
+        for scanner in self.scanners:
+            if scanner.sniff(head, name):
+                return scanner
+        return None
+
+    def scan_file(self, path: Path, rel: str, root: Path | None) -> Iterator[Finding]:
+        ctx = ScanContext(limits=self.limits, nested_scan=self._scan_stream, root=root)
+        location = Location(file=rel)
+        try:
+            size = path.stat().st_size
+            with path.open("rb") as fh:
+                yield from self._scan_stream(fh, size, location, rel, ctx, top_level=True)
+        except OSError as exc:
+            self.outcomes.append(FileOutcome(rel, None, "error", f"cannot read: {exc.strerror or exc}"))
+
+    def _scan_stream(
+        self,
+        stream: BinaryIO,
+        size: int,
+        location: Location,
+        name: str,
+        ctx: ScanContext,
+        top_level: bool = False,
+    ) -> Iterator[Finding]:
+        if ctx.depth > self.limits.max_depth:
+            yield LIMIT_HIT(location, {"limit": "max_depth", "value": self.limits.max_depth})
+            return
+        head = stream.read(HEAD_BYTES)
+        stream.seek(0)
+        scanner = self.pick(head, name)
+        suffix = PurePosixPath(name).suffix.lower()
+        if scanner is None:
+            if suffix in MODEL_EXTENSIONS and size > 0:
+                yield UNRECOGNISED(location, {"extension": suffix, "head": head[:16]})
+            if top_level:
+                self.outcomes.append(FileOutcome(location.file, None, "unrecognised" if suffix in MODEL_EXTENSIONS else "skipped",
+                                                 "no parser for this content"))
+            return
+        expected = EXPECTED_FORMAT.get(suffix)
+        if expected is not None and scanner.name not in expected:
+            yield MISMATCH(location, {"extension": suffix, "detected_format": scanner.name})
+        status, reason = "scanned", ""
+        try:
+            yield from scanner.scan(stream, size, location, ctx)
+        except LimitExceeded as exc:
+            status, reason = "malformed", exc.message
+            yield LIMIT_HIT(_at(location, exc.offset), {"format": scanner.name, "error": exc.message})
+        except FormatError as exc:
+            status, reason = "malformed", exc.message
+            yield scanner.malformed_rule(_at(location, exc.offset), {"format": scanner.name, "error": exc.message})
+        except RecursionError:
+            status, reason = "malformed", "nesting too deep"
+            yield LIMIT_HIT(location, {"format": scanner.name, "error": "nesting too deep"})
+        except MemoryError:
+            status, reason = "error", "out of memory"
+            yield INTERNAL_ERROR(location, {"format": scanner.name, "error": "MemoryError"})
+        except Exception as exc:  # noqa: BLE001 - safety net: a parser bug must not hide other files
+            status, reason = "error", f"{type(exc).__name__}: {exc}"
+            yield INTERNAL_ERROR(location, {"format": scanner.name, "error": f"{type(exc).__name__}: {exc}"[:500]})
+        if top_level:
+            self.outcomes.append(FileOutcome(location.file, scanner.name, status, reason))
+
+
+def _at(location: Location, offset: int | None) -> Location:
+    return location.at(offset=offset) if offset is not None else location
+
+
+def iter_files(root: Path) -> list[tuple[Path, str]]:
+    """Every regular file under ``root`` (not following symlinks out of it), with its relative
+    POSIX path, sorted. A single file yields itself."""
+    if root.is_file():
+        return [(root, root.name)]
+    out: list[tuple[Path, str]] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if d != ".git")
+        for fn in filenames:
+            p = Path(dirpath) / fn
+            rel = p.relative_to(root).as_posix()
+            out.append((p, rel))
+    return sorted(out, key=lambda t: t[1])
