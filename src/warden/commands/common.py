@@ -1,0 +1,100 @@
+"""What every command shares: report output, exit codes, error mapping, progress.
+
+Exit codes (DESIGN.md, CLI contract):
+  0 — nothing at or above the ``--fail-on`` threshold;
+  1 — findings at or above it (wins even when some files could not be parsed);
+  2 — usage error, or nothing could be checked.
+"""
+
+from __future__ import annotations
+
+import enum
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from warden.errors import WardenError
+from warden.report.model import Report, Severity
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_ERROR = 2
+
+
+class OutputFormat(str, enum.Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+    html = "html"
+    sarif = "sarif"
+
+
+class FailOn(str, enum.Enum):
+    info = "info"
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+    never = "never"
+
+
+def stderr_console(quiet: bool = False) -> Console:
+    return Console(stderr=True, quiet=quiet)
+
+
+def exit_code_for(report: Report, fail_on: FailOn, checked_anything: bool = True) -> int:
+    """1 if any finding is at/above the threshold (even if parts failed), else 2 if nothing could be
+    checked, else 0."""
+    if fail_on is not FailOn.never and report.at_or_above(Severity(fail_on.value)):
+        return EXIT_FINDINGS
+    if not checked_anything:
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+def emit_report(report: Report, fmt: OutputFormat, output: Path | None, quiet: bool = False) -> None:
+    """Render ``report`` in ``fmt`` to ``output`` (or stdout). Table output to a TTY uses rich."""
+    from warden.report.renderers import get_renderer
+
+    renderer = get_renderer(fmt.value)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(renderer.render(report), encoding="utf-8")
+        if not quiet:
+            stderr_console().print(f"wrote {fmt.value} report to {output}")
+        return
+    if fmt is OutputFormat.table:
+        if not quiet:
+            renderer.print(report, Console())  # type: ignore[attr-defined]
+        return
+    sys.stdout.write(renderer.render(report))
+    if not renderer.render(report).endswith("\n"):
+        sys.stdout.write("\n")
+
+
+def run_app(app: typer.Typer, argv: list[str] | None = None) -> int:
+    """Run the typer app; turn WardenError into a one-line diagnostic and exit code 2."""
+    try:
+        rc = app(args=argv, standalone_mode=False, prog_name="warden")
+        return rc if isinstance(rc, int) else EXIT_OK
+    except WardenError as exc:
+        stderr_console().print(f"[bold red]error:[/] {exc.diagnostics()}", highlight=False)
+        return EXIT_ERROR
+    except typer.Exit as exc:
+        return int(exc.exit_code or 0)
+    except SystemExit as exc:  # click's own exits (usage errors → 2)
+        return int(exc.code or 0) if isinstance(exc.code, int) else EXIT_ERROR
+    except KeyboardInterrupt:
+        stderr_console().print("interrupted")
+        return 130
+    except Exception as exc:  # click usage errors when standalone_mode=False
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return EXIT_ERROR
+        if isinstance(exc, click.exceptions.Abort):
+            return 130
+        raise
