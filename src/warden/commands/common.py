@@ -89,12 +89,12 @@ def run_app(app: typer.Typer, argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         stderr_console().print("interrupted")
         return 130
-    except Exception as exc:  # click usage errors when standalone_mode=False
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
+    except Exception as exc:
+        # Usage errors from click (typer vendors its own copy, so match by class name, not import).
+        names = {cls.__name__ for cls in type(exc).__mro__}
+        if "ClickException" in names:
+            exc.show()  # type: ignore[attr-defined]
             return EXIT_ERROR
-        if isinstance(exc, click.exceptions.Abort):
+        if "Abort" in names:
             return 130
         raise

@@ -1,0 +1,51 @@
+# Warden — the two set-up commands are `make demo` and `make test`; both create .venv if needed.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# Dev/CI install: the CPU build of torch, pinned, installed before anything that could pull CUDA wheels.
+TORCH_PIN := torch==2.13.0
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: venv demo test test-all lint typecheck organisms bench-scan bench-forensics bench-eval bench-gateway clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q $(TORCH_PIN)
+	$(BIN)/python -m pip install -q -c constraints-dev.txt -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+demo: venv
+	$(BIN)/python -m tests.samples.build_demo demo-out/suspicious-model
+	$(BIN)/warden scan demo-out/suspicious-model --fail-on never
+
+test: venv
+	$(BIN)/python -m pytest -q
+
+test-all: venv
+	$(BIN)/python -m pytest -q -m ""
+
+lint: venv
+	$(BIN)/ruff check src tests benchmarks organisms
+	$(BIN)/mypy
+
+organisms: venv
+	$(BIN)/python -m organisms.build --out organisms/zoo
+
+bench-scan: venv
+	$(BIN)/python benchmarks/scan_bench.py
+
+bench-forensics: venv
+	$(BIN)/python benchmarks/forensics_bench.py
+
+bench-eval: venv
+	$(BIN)/python benchmarks/eval_bench.py
+
+bench-gateway: venv
+	$(BIN)/python benchmarks/gateway_bench.py
+
+clean:
+	rm -rf $(VENV) demo-out .pytest_cache .hypothesis build dist src/*.egg-info
