@@ -22,7 +22,6 @@ from warden.report.model import (
 from warden.report.renderers import get_renderer
 from warden.rules import all_rules, rule
 
-
 CRIT = rule("TEST-CONTRACT-CRIT", Severity.CRITICAL, "crit title", "desc", "fix it")
 LOW = rule("TEST-CONTRACT-LOW", Severity.LOW, "low title", "desc", "ignore")
 
@@ -30,7 +29,12 @@ LOW = rule("TEST-CONTRACT-LOW", Severity.LOW, "low title", "desc", "ignore")
 def sample_report() -> Report:
     r = Report(model=ModelRef(ref="org/model", root_digest="ab" * 32, revision="c0ffee"))
     r.manifest = Manifest(files=(FileDigest("a.bin", "00" * 32, 3),), root_digest="ab" * 32)
-    r.add([LOW(Location(file="b.txt", line=3), {"k": 1}), CRIT(Location(file="a.bin", offset=7), {"g": "os.system", "raw": b"\x00\x01"})])
+    r.add(
+        [
+            LOW(Location(file="b.txt", line=3), {"k": 1}),
+            CRIT(Location(file="a.bin", offset=7), {"g": "os.system", "raw": b"\x00\x01"}),
+        ]
+    )
     r.add_metric(Metric("refusal_rate.harmful", 0.9, 0.8, 0.95, n=100, stage="behavior"))
     r.stages["scan"] = StageResult("scan", StageStatus.RAN)
     r.stages["eval"] = StageResult("eval", StageStatus.SKIPPED, "no backend")
@@ -40,7 +44,17 @@ def sample_report() -> Report:
 
 def test_json_top_level_names_are_the_contract() -> None:
     doc = json.loads(get_renderer("json").render(sample_report()))
-    assert list(doc)[:9] == ["schema_version", "tool", "model", "manifest", "findings", "metrics", "stages", "verdict", "verdict_reasons"]
+    assert list(doc)[:9] == [
+        "schema_version",
+        "tool",
+        "model",
+        "manifest",
+        "findings",
+        "metrics",
+        "stages",
+        "verdict",
+        "verdict_reasons",
+    ]
     assert doc["schema_version"] == SCHEMA_VERSION
     assert doc["tool"]["name"] == "warden"
     assert doc["model"] == {"ref": "org/model", "root_digest": "ab" * 32, "revision": "c0ffee"}

@@ -47,7 +47,9 @@ def test_missing_path_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_hub_id_resolves_from_local_cache_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    make_hf_cache(tmp_path, "acme/tiny", {"config.json": b'{"model_type": "llama"}', "sub/notes.txt": b"hello"})
+    make_hf_cache(
+        tmp_path, "acme/tiny", {"config.json": b'{"model_type": "llama"}', "sub/notes.txt": b"hello"}
+    )
     src = resolve("acme/tiny", cache_dir=tmp_path)
     assert src.kind == "hub" and src.revision == COMMIT
     report = scan_model("acme/tiny", cache_dir=tmp_path)

@@ -11,13 +11,23 @@ from warden.commands.progress import byte_progress
 
 
 def scan_command(
-    model: str = typer.Argument(..., help="Model directory, single file, or Hugging Face repo id (owner/name[@rev])."),
-    revision: str | None = typer.Option(None, "--revision", help="Hub revision (branch, tag or commit) to pin."),
+    model: str = typer.Argument(
+        ..., help="Model directory, single file, or Hugging Face repo id (owner/name[@rev])."
+    ),
+    revision: str | None = typer.Option(
+        None, "--revision", help="Hub revision (branch, tag or commit) to pin."
+    ),
     cache_dir: Path | None = typer.Option(None, "--cache-dir", help="Hugging Face cache directory."),
-    offline: bool = typer.Option(False, "--offline", help="Never touch the network (HF_HUB_OFFLINE=1 does the same)."),
+    offline: bool = typer.Option(
+        False, "--offline", help="Never touch the network (HF_HUB_OFFLINE=1 does the same)."
+    ),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="Output format."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write the report here instead of stdout."),
-    fail_on: FailOn = typer.Option(FailOn.high, "--fail-on", help="Exit 1 when a finding is at or above this severity."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write the report here instead of stdout."
+    ),
+    fail_on: FailOn = typer.Option(
+        FailOn.high, "--fail-on", help="Exit 1 when a finding is at or above this severity."
+    ),
     no_manifest: bool = typer.Option(False, "--no-manifest", help="Skip hashing files."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or status messages."),
 ) -> None:

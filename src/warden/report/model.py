@@ -51,7 +51,7 @@ _SEVERITY_ORDER = [Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH, 
 
 
 class Verdict(str, enum.Enum):
-    PASS = "pass"
+    PASS = "pass"  # noqa: S105 - a verdict, not a password
     WARN = "warn"
     FAIL = "fail"
 
@@ -79,7 +79,9 @@ class Location:
         joined = f"{self.member}!{member}" if self.member else member
         return Location(file=self.file, member=joined)
 
-    def at(self, *, offset: int | None = None, tensor: str | None = None, line: int | None = None) -> Location:
+    def at(
+        self, *, offset: int | None = None, tensor: str | None = None, line: int | None = None
+    ) -> Location:
         return Location(
             file=self.file,
             member=self.member,
@@ -235,7 +237,13 @@ class Report:
     def sorted_findings(self) -> list[Finding]:
         return sorted(
             self.findings,
-            key=lambda f: (-f.severity.rank, f.location.file, f.location.member or "", f.location.offset or 0, f.rule_id),
+            key=lambda f: (
+                -f.severity.rank,
+                f.location.file,
+                f.location.member or "",
+                f.location.offset or 0,
+                f.rule_id,
+            ),
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -66,7 +66,10 @@ def scan_model(
         if fut is not None:
             report.manifest = fut.result()
             report.model = ModelRef(
-                ref=str(ref), root_digest=report.manifest.root_digest, resolved_path=str(source.path), revision=source.revision
+                ref=str(ref),
+                root_digest=report.manifest.root_digest,
+                resolved_path=str(source.path),
+                revision=source.revision,
             )
     if not files:
         report.add([EMPTY_SOURCE(Location(file="."))])

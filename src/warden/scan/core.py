@@ -122,8 +122,14 @@ class Scanner:
             if suffix in MODEL_EXTENSIONS and size > 0:
                 yield UNRECOGNISED(location, {"extension": suffix, "head": head[:16]})
             if top_level:
-                self.outcomes.append(FileOutcome(location.file, None, "unrecognised" if suffix in MODEL_EXTENSIONS else "skipped",
-                                                 "no parser for this content"))
+                self.outcomes.append(
+                    FileOutcome(
+                        location.file,
+                        None,
+                        "unrecognised" if suffix in MODEL_EXTENSIONS else "skipped",
+                        "no parser for this content",
+                    )
+                )
             return
         expected = EXPECTED_FORMAT.get(suffix)
         if expected is not None and scanner.name not in expected:
@@ -136,7 +142,9 @@ class Scanner:
             yield LIMIT_HIT(_at(location, exc.offset), {"format": scanner.name, "error": exc.message})
         except FormatError as exc:
             status, reason = "malformed", exc.message
-            yield scanner.malformed_rule(_at(location, exc.offset), {"format": scanner.name, "error": exc.message})
+            yield scanner.malformed_rule(
+                _at(location, exc.offset), {"format": scanner.name, "error": exc.message}
+            )
         except RecursionError:
             status, reason = "malformed", "nesting too deep"
             yield LIMIT_HIT(location, {"format": scanner.name, "error": "nesting too deep"})
@@ -145,7 +153,9 @@ class Scanner:
             yield INTERNAL_ERROR(location, {"format": scanner.name, "error": "MemoryError"})
         except Exception as exc:  # noqa: BLE001 - safety net: a parser bug must not hide other files
             status, reason = "error", f"{type(exc).__name__}: {exc}"
-            yield INTERNAL_ERROR(location, {"format": scanner.name, "error": f"{type(exc).__name__}: {exc}"[:500]})
+            yield INTERNAL_ERROR(
+                location, {"format": scanner.name, "error": f"{type(exc).__name__}: {exc}"[:500]}
+            )
         if top_level:
             self.outcomes.append(FileOutcome(location.file, scanner.name, status, reason))
 

@@ -19,8 +19,11 @@ from warden.errors import SourceError
 from warden.report.model import FileDigest, Manifest
 
 CHUNK = 8 * 2**20
-# The same paths model_signing ignores by default, so root digests agree with an OpenSSF signature.
-IGNORED_NAMES = frozenset({".git", ".gitattributes", ".github", ".gitignore", "model.sig"})
+# The paths model_signing ignores by default (so root digests agree with an OpenSSF signature), plus
+# the default name of a Warden attestation kept beside the files (Warden signs with it ignored too).
+IGNORED_NAMES = frozenset(
+    {".git", ".gitattributes", ".github", ".gitignore", "model.sig", "warden-attestation.intoto.json"}
+)
 
 
 def manifest_paths(root: Path, extra_ignored: Iterable[str] = ()) -> list[tuple[Path, str]]:

@@ -15,7 +15,9 @@ from pathlib import Path
 from warden.errors import SourceError
 
 # owner/name, as the hub spells repository ids (optionally hf:// and @revision).
-_HUB_RE = re.compile(r"^(?:hf://)?(?P<repo>[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*)(?:@(?P<rev>[\w./-]+))?$")
+_HUB_RE = re.compile(
+    r"^(?:hf://)?(?P<repo>[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*)(?:@(?P<rev>[\w./-]+))?$"
+)
 
 
 @dataclass(frozen=True)
@@ -88,4 +90,6 @@ def _resolve_hub(
     snapshot = Path(local)
     pinned = snapshot.name  # snapshots/<commit sha>
     repo_cache = snapshot.parent.parent  # models--owner--name
-    return ResolvedSource(ref=ref, path=snapshot, kind="hub", revision=pinned, trust_root=repo_cache.resolve())
+    return ResolvedSource(
+        ref=ref, path=snapshot, kind="hub", revision=pinned, trust_root=repo_cache.resolve()
+    )

@@ -21,11 +21,19 @@ class MarkdownRenderer(Renderer):
         lines = [f"# Warden report: `{m.ref}`", ""]
         if report.verdict:
             lines += [f"**Verdict: {report.verdict.value.upper()}**", ""]
-            lines += [f"- {_cell(r)}" for r in report.verdict_reasons] + ([""] if report.verdict_reasons else [])
+            lines += [f"- {_cell(r)}" for r in report.verdict_reasons] + (
+                [""] if report.verdict_reasons else []
+            )
         if m.root_digest:
-            lines += [f"Root SHA-256: `{m.root_digest}`" + (f" (revision `{m.revision}`)" if m.revision else ""), ""]
+            lines += [
+                f"Root SHA-256: `{m.root_digest}`" + (f" (revision `{m.revision}`)" if m.revision else ""),
+                "",
+            ]
         counts = severity_counts(report)
-        lines += ["| " + " | ".join(s.value for s in reversed(list(Severity))) + " |", "|" + "---|" * len(Severity)]
+        lines += [
+            "| " + " | ".join(s.value for s in reversed(list(Severity))) + " |",
+            "|" + "---|" * len(Severity),
+        ]
         lines += ["| " + " | ".join(str(counts[s]) for s in reversed(list(Severity))) + " |", ""]
         if report.stages:
             lines += ["## Stages", "", "| stage | status | reason |", "|---|---|---|"]
@@ -50,7 +58,12 @@ class MarkdownRenderer(Renderer):
                 lines.append(f"| {name} | {metric_text(metric)} |")
             lines.append("")
         if report.manifest:
-            lines += [f"## Manifest ({len(report.manifest.files)} files)", "", "| file | size | sha256 |", "|---|---|---|"]
+            lines += [
+                f"## Manifest ({len(report.manifest.files)} files)",
+                "",
+                "| file | size | sha256 |",
+                "|---|---|---|",
+            ]
             for fd in report.manifest.files:
                 lines.append(f"| `{_cell(fd.path)}` | {fd.size} | `{fd.sha256}` |")
             lines.append("")

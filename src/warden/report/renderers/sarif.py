@@ -62,7 +62,9 @@ def _result(f: Finding, rule_index: int) -> dict[str, Any]:
     location: dict[str, Any] = {"physicalLocation": physical}
     logical = []
     if f.location.member:
-        logical.append({"name": f.location.member, "kind": "member", "fullyQualifiedName": f.location.display()})
+        logical.append(
+            {"name": f.location.member, "kind": "member", "fullyQualifiedName": f.location.display()}
+        )
     if f.location.tensor:
         logical.append({"name": f.location.tensor, "kind": "variable"})
     if logical:
@@ -123,7 +125,10 @@ class SarifRenderer(Renderer):
                 {
                     "executionSuccessful": all(s.status.value != "failed" for s in report.stages.values()),
                     "toolExecutionNotifications": [
-                        {"level": "warning" if s.status.value == "failed" else "note", "message": {"text": f"stage {n}: {s.status.value} {s.reason}".strip()}}
+                        {
+                            "level": "warning" if s.status.value == "failed" else "note",
+                            "message": {"text": f"stage {n}: {s.status.value} {s.reason}".strip()},
+                        }
                         for n, s in report.stages.items()
                         if s.status.value != "ran"
                     ],

@@ -24,7 +24,10 @@ class TableRenderer(Renderer):
 
     def print(self, report: Report, console: Console) -> None:
         m = report.model
-        console.print(f"[bold]Warden report[/] for [bold]{m.ref}[/]" + (f"  (revision {m.revision})" if m.revision else ""))
+        console.print(
+            f"[bold]Warden report[/] for [bold]{m.ref}[/]"
+            + (f"  (revision {m.revision})" if m.revision else "")
+        )
         if m.root_digest:
             console.print(f"root sha256: {m.root_digest}", highlight=False)
         for name, stage in report.stages.items():

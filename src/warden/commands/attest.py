@@ -1,0 +1,118 @@
+"""``warden keygen`` / ``attest`` / ``verify``."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from warden.commands.common import EXIT_ERROR, stderr_console
+from warden.errors import WardenError
+
+
+def _load_verify_policy(path: Path | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    import yaml
+
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise WardenError("policy file not found", path=str(path)) from None
+    except yaml.YAMLError as exc:
+        raise WardenError(f"policy is not valid YAML: {exc}", path=str(path)) from None
+    if not isinstance(doc, dict):
+        raise WardenError("policy must be a mapping", path=str(path))
+    section = doc.get("verify", {})
+    if not isinstance(section, dict):
+        raise WardenError("policy 'verify' section must be a mapping", path=str(path))
+    return section
+
+
+def keygen_command(
+    private_key: Path = typer.Option(
+        Path("warden-key.pem"), "--private-key", help="Where to write the private key."
+    ),
+    public_key: Path = typer.Option(
+        Path("warden-key.pub.pem"), "--public-key", help="Where to write the public key."
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing key files."),
+) -> None:
+    """Generate an ECDSA P-256 key pair (PEM) for attestations and OpenSSF model signatures."""
+    from warden.attest import keygen
+
+    kid = keygen(private_key, public_key, overwrite=force)
+    stderr_console().print(f"wrote {private_key} and {public_key} (key id {kid[:16]}…)", highlight=False)
+
+
+def attest_command(
+    model: Path = typer.Argument(..., help="The model directory (or file) the report was produced for."),
+    report: Path = typer.Option(..., "--report", help="The JSON report (warden audit/scan --format json)."),
+    key: Path = typer.Option(..., "--key", help="ECDSA P-256 private key (warden keygen)."),
+    output: Path = typer.Option(
+        Path("warden-attestation.intoto.json"), "--output", "-o", help="Attestation file."
+    ),
+    valid_days: float | None = typer.Option(
+        None, "--valid-days", help="Expire the attestation after this many days."
+    ),
+    policy: Path | None = typer.Option(None, "--policy", help="Policy file whose digest is recorded."),
+    openssf: Path | None = typer.Option(
+        None, "--openssf-signature", help="Also write an OpenSSF model signature here (e.g. MODEL/model.sig)."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+) -> None:
+    """Sign an in-toto statement binding the report's verdict to the exact files."""
+    import hashlib
+
+    from warden.attest import attest
+
+    policy_digest = hashlib.sha256(policy.read_bytes()).hexdigest() if policy else None
+    result = attest(
+        model,
+        report,
+        key,
+        output,
+        policy_digest=policy_digest,
+        valid_for=timedelta(days=valid_days) if valid_days else None,
+        openssf_signature=openssf,
+    )
+    if not quiet:
+        msg = f"attested {result.files} file(s), root sha256 {result.root_digest} → {result.attestation}"
+        if result.openssf_signature:
+            msg += f"; OpenSSF signature → {result.openssf_signature}"
+        stderr_console().print(msg, highlight=False)
+
+
+def verify_command(
+    model: Path = typer.Argument(..., help="The model directory (or file) to check."),
+    attestation: Path = typer.Option(..., "--attestation", "-a", help="The attestation file."),
+    key: Path = typer.Option(..., "--key", help="The signer's public key (PEM)."),
+    policy: Path | None = typer.Option(None, "--policy", help="Policy file (its 'verify' section)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+) -> None:
+    """Verify signature, every digest, no unsigned extra file, verdict and age. Exit 0 if it holds."""
+    from warden.attest import VerificationError, verify_attestation
+    from warden.attest.dsse import EnvelopeError
+
+    try:
+        res = verify_attestation(model, attestation, key, _load_verify_policy(policy))
+    except (VerificationError, EnvelopeError) as exc:  # the model or attestation failed a check: exit 1
+        stderr_console().print(f"[bold red]REJECTED[/] {exc.diagnostics()}", highlight=False)
+        raise typer.Exit(1) from None
+    except WardenError as exc:  # could not check at all (missing key, bad policy): exit 2
+        stderr_console().print(f"[bold red]error:[/] {exc.diagnostics()}", highlight=False)
+        raise typer.Exit(EXIT_ERROR) from None
+    if not quiet:
+        stderr_console().print(
+            f"[bold green]VERIFIED[/] {res.files} file(s), root sha256 {res.root_digest}, verdict {res.verdict}, "
+            f"issued {res.issued_at}, key {res.key_id[:16]}…",
+            highlight=False,
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("keygen")(keygen_command)
+    app.command("attest")(attest_command)
+    app.command("verify")(verify_command)
