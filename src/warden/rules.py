@@ -55,7 +55,9 @@ def rule(
         raise ValueError(f"rule id {id!r} must look like WORD-WORD (upper case, digits, dashes)")
     if id in _REGISTRY:
         raise ValueError(f"rule id {id!r} is defined twice")
-    r = Rule(id=id, severity=severity, title=title, description=description, remediation=remediation, stage=stage)
+    r = Rule(
+        id=id, severity=severity, title=title, description=description, remediation=remediation, stage=stage
+    )
     _REGISTRY[id] = r
     return r
 

@@ -65,7 +65,11 @@ class ScanContext:
     def nested(self, stream: BinaryIO, size: int, location: Location, name: str) -> Iterator[Finding]:
         """Scan a member of a container with whichever scanner its bytes call for."""
         deeper = ScanContext(
-            limits=self.limits, nested_scan=self.nested_scan, root=self.root, depth=self.depth + 1, notes=self.notes
+            limits=self.limits,
+            nested_scan=self.nested_scan,
+            root=self.root,
+            depth=self.depth + 1,
+            notes=self.notes,
         )
         return self.nested_scan(stream, size, location, name, deeper)
 
