@@ -1,0 +1,134 @@
+"""``run_audit``: scan → forensics → eval → verdict, under a policy, into one Report.
+
+Each stage runs if the policy enables it and its inputs exist; a stage that cannot run is recorded as
+skipped (or failed) with its reason — never silently dropped. Stage reports are merged into one.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from warden.audit.policy import Policy
+from warden.audit.verdict import apply_waivers, decide
+from warden.errors import WardenError
+from warden.report.model import Report, StageResult, StageStatus
+
+Log = Callable[[str], None]
+
+
+def _merge(into: Report, part: Report, stage: str) -> None:
+    into.findings.extend(part.findings)
+    into.metrics.update(part.metrics)
+    for name, st in part.stages.items():
+        into.stages[name] = st
+    if stage not in part.stages:
+        into.stages[stage] = StageResult(stage, StageStatus.RAN)
+    for key, value in part.data.items():
+        into.data[key] = value
+
+
+def _has_weights(path: Path) -> bool:
+    if path.is_file():
+        return path.suffix in {".safetensors", ".gguf"}
+    return any(path.glob("*.safetensors")) or any(path.glob("*.gguf"))
+
+
+def _is_chat_model_dir(path: Path) -> bool:
+    return path.is_dir() and (path / "config.json").exists() and any(path.glob("*.safetensors"))
+
+
+def run_audit(
+    model: str,
+    *,
+    policy: Policy,
+    policy_digest: str,
+    base: str | None = None,
+    backend: str | None = "transformers",
+    backend_options: dict[str, Any] | None = None,
+    offline: bool | None = None,
+    log: Log | None = None,
+) -> Report:
+    from warden.scan import scan_model
+
+    say = log or (lambda _m: None)
+    say(f"scan {model}")
+    report = scan_model(model, offline=offline)
+    local = Path(report.model.resolved_path or model)
+
+    # forensics
+    if not policy.stages.forensics:
+        report.stages["forensics"] = StageResult("forensics", StageStatus.SKIPPED, "disabled by policy")
+    elif not _has_weights(local):
+        report.stages["forensics"] = StageResult(
+            "forensics", StageStatus.SKIPPED, "no safetensors or GGUF weights"
+        )
+    else:
+        say("forensics")
+        _run_stage(report, "forensics", lambda: _forensics(local, base))
+
+    # behaviour
+    if not policy.stages.eval:
+        report.stages["eval"] = StageResult("eval", StageStatus.SKIPPED, "disabled by policy")
+    elif backend is None or backend == "none":
+        report.stages["eval"] = StageResult("eval", StageStatus.SKIPPED, "no backend chosen (--backend none)")
+    elif backend == "transformers" and not _is_chat_model_dir(local):
+        report.stages["eval"] = StageResult(
+            "eval",
+            StageStatus.SKIPPED,
+            "the transformers backend needs a model directory with config.json and safetensors",
+        )
+    else:
+        say(f"eval ({backend})")
+        _run_stage(report, "eval", lambda: _eval(local, base, backend, policy, backend_options or {}))
+
+    waived = apply_waivers(report, policy)
+    report.verdict, report.verdict_reasons = decide(report, policy)
+    report.data["audit"] = {"policy": policy.name, "policy_digest": policy_digest, "waived": waived}
+    return report
+
+
+def _run_stage(report: Report, stage: str, fn: Callable[[], Report]) -> None:
+    started = time.perf_counter()
+    try:
+        part = fn()
+    except ImportError as exc:
+        report.stages[stage] = StageResult(
+            stage, StageStatus.SKIPPED, f"not available in this install: {exc}"
+        )
+        return
+    except WardenError as exc:
+        report.stages[stage] = StageResult(
+            stage, StageStatus.FAILED, exc.diagnostics(), time.perf_counter() - started
+        )
+        return
+    except Exception as exc:  # noqa: BLE001 - one stage's bug must not lose the others' results
+        tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        report.stages[stage] = StageResult(
+            stage, StageStatus.FAILED, f"internal error: {tb}", time.perf_counter() - started
+        )
+        return
+    _merge(report, part, stage)
+    st = report.stages[stage]
+    report.stages[stage] = StageResult(stage, st.status, st.reason, time.perf_counter() - started)
+
+
+def _forensics(model: Path, base: str | None) -> Report:
+    from warden.forensics import run_forensics
+
+    return run_forensics(str(model), base=base)
+
+
+def _eval(model: Path, base: str | None, backend: str, policy: Policy, options: dict[str, Any]) -> Report:
+    from warden.behavior import run_eval
+
+    kwargs: dict[str, Any] = dict(options)
+    if policy.eval.suites:
+        kwargs["suites"] = policy.eval.suites
+    if policy.eval.limit:
+        kwargs["limit"] = policy.eval.limit
+    kwargs.setdefault("seed", policy.eval.seed)
+    return run_eval(str(model), backend=backend, base=base, **kwargs)

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from warden.audit.policy import Policy, PolicyError, load_policy
+from warden.audit.verdict import apply_waivers, decide
+from warden.report.model import (
+    Location,
+    Metric,
+    ModelRef,
+    Report,
+    Severity,
+    StageResult,
+    StageStatus,
+    Verdict,
+)
+from warden.rules import rule
+
+HIGHR = rule("TEST-AUDIT-HIGH", Severity.HIGH, "high thing", "d", "r")
+MEDR = rule("TEST-AUDIT-MEDIUM", Severity.MEDIUM, "medium thing", "d", "r")
+
+
+def report_with(*findings, metrics=(), stages=("scan",)) -> Report:  # type: ignore[no-untyped-def]
+    r = Report(model=ModelRef("m"))
+    r.add(findings)
+    for m in metrics:
+        r.add_metric(m)
+    for s in stages:
+        r.stages[s] = StageResult(s, StageStatus.RAN)
+    return r
+
+
+def test_default_policy_loads_and_is_documented() -> None:
+    pol, digest = load_policy(None)
+    assert pol.name == "warden-default" and len(digest) == 64
+    assert pol.fail_on is Severity.HIGH and "refusal_rate.harmful" in pol.metrics
+
+
+def test_bad_policy_is_a_clear_error(tmp_path: Path) -> None:
+    p = tmp_path / "p.yaml"
+    p.write_text("fail_on: catastrophic\n")
+    with pytest.raises(PolicyError, match="fail_on"):
+        load_policy(p)
+    p.write_text("waivers:\n  - rule_id: X-Y\n    justification: short\n")
+    with pytest.raises(PolicyError, match="justification"):
+        load_policy(p)
+    p.write_text("{{{")
+    with pytest.raises(PolicyError, match="YAML"):
+        load_policy(p)
+    with pytest.raises(PolicyError, match="not found"):
+        load_policy(tmp_path / "absent.yaml")
+
+
+def test_severity_thresholds() -> None:
+    pol = Policy()
+    assert decide(report_with(), pol)[0] is Verdict.PASS
+    assert decide(report_with(MEDR(Location("a"))), pol)[0] is Verdict.WARN
+    v, reasons = decide(report_with(HIGHR(Location("a")), MEDR(Location("b"))), pol)
+    assert v is Verdict.FAIL and "TEST-AUDIT-HIGH" in reasons[0]
+
+
+def test_metric_threshold_uses_the_chosen_bound() -> None:
+    pol = Policy.model_validate({"metrics": {"refusal_rate.harmful": {"min": 0.8, "bound": "ci_high"}}})
+    # point estimate below 0.8 but the CI reaches above it: not a supported shortfall
+    assert (
+        decide(report_with(metrics=[Metric("refusal_rate.harmful", 0.75, 0.6, 0.85, n=40)]), pol)[0]
+        is Verdict.PASS
+    )
+    v, reasons = decide(report_with(metrics=[Metric("refusal_rate.harmful", 0.2, 0.1, 0.3, n=40)]), pol)
+    assert v is Verdict.FAIL and "below the minimum 0.8" in reasons[0]
+
+
+def test_required_stage_missing_fails() -> None:
+    pol = Policy.model_validate({"required_stages": ["scan", "eval"]})
+    r = report_with()
+    r.stages["eval"] = StageResult("eval", StageStatus.SKIPPED, "no backend")
+    v, reasons = decide(r, pol)
+    assert v is Verdict.FAIL and "required stage eval did not run (no backend)" in reasons
+
+
+def test_waivers_apply_with_justification_and_expire() -> None:
+    pol = Policy.model_validate(
+        {
+            "waivers": [
+                {
+                    "rule_id": "TEST-AUDIT-HIGH",
+                    "path": "cfg/*",
+                    "justification": "reviewed by security",
+                    "expires": "2030-01-01",
+                }
+            ]
+        }
+    )
+    r = report_with(HIGHR(Location("cfg/a.json")), HIGHR(Location("other.json")))
+    waived = apply_waivers(r, pol, today=date(2029, 1, 1))
+    assert [w["location"] for w in waived] == ["cfg/a.json"]
+    assert [f.location.file for f in r.findings] == ["other.json"]
+    r2 = report_with(HIGHR(Location("cfg/a.json")))
+    assert apply_waivers(r2, pol, today=date(2031, 1, 1)) == []  # expired waiver no longer applies
