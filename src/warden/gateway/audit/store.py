@@ -1,0 +1,157 @@
+"""Where sealed records live. A store seals a batch *under its own write lock* (reads the head, chains,
+inserts, commits in one transaction), so several writers — threads, processes, replicas — never fork the
+chain."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from warden.gateway.audit.chain import GENESIS, seal
+from warden.gateway.canonical import canonical_json
+from warden.gateway.errors import AuditError
+
+# Columns copied out of the record for filtering; verify checks the body, never these.
+INDEXED = ("time", "kind", "request_id", "principal")
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    seq: int
+    hash: str
+    body: str  # canonical JSON of the sealed record
+
+    def record(self) -> dict[str, Any]:
+        value = json.loads(self.body)
+        return value if isinstance(value, dict) else {}
+
+
+@dataclass(frozen=True)
+class Filters:
+    since: str | None = None  # ISO time, compared as text (records use UTC ISO-8601)
+    principal: str | None = None
+    kind: str | None = None
+    request_id: str | None = None
+    limit: int | None = None
+
+
+class AuditStore(ABC):
+    @abstractmethod
+    def append_batch(self, bodies: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Seal and durably store ``bodies`` in order; return the sealed records."""
+
+    @abstractmethod
+    def rows(self, filters: Filters | None = None) -> Iterator[StoredRecord]:
+        """Stored records in seq order (all of them when ``filters`` is None)."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+
+class SQLiteStore(AuditStore):
+    def __init__(self, path: Path, *, synchronous: str = "NORMAL", readonly: bool = False) -> None:
+        self.path = path
+        try:
+            if readonly:
+                self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'FULL' else 'NORMAL'}")
+                self._db.execute(
+                    "CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, hash TEXT NOT NULL,"
+                    " time TEXT, kind TEXT, request_id TEXT, principal TEXT, body TEXT NOT NULL)"
+                )
+                self._db.execute("CREATE INDEX IF NOT EXISTS audit_principal ON audit(principal)")
+                self._db.execute("CREATE INDEX IF NOT EXISTS audit_time ON audit(time)")
+        except sqlite3.Error as exc:
+            raise AuditError(f"cannot open audit log: {exc}", path=str(path)) from None
+        self._lock = threading.Lock()
+
+    def append_batch(self, bodies: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")  # the write lock, across processes too
+                row = self._db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+                seq, prev = (int(row[0]), str(row[1])) if row else (0, GENESIS)
+                sealed = []
+                for body in bodies:
+                    seq += 1
+                    rec = seal(body, seq=seq, prev_hash=prev)
+                    prev = rec["hash"]
+                    sealed.append(rec)
+                self._db.executemany(
+                    "INSERT INTO audit (seq, hash, time, kind, request_id, principal, body) VALUES (?,?,?,?,?,?,?)",
+                    [
+                        (r["seq"], r["hash"], *(_text(r.get(c)) for c in INDEXED), canonical_json(r))
+                        for r in sealed
+                    ],
+                )
+                self._db.execute("COMMIT")
+                return sealed
+            except sqlite3.Error as exc:
+                try:
+                    self._db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+                raise AuditError(f"audit append failed: {exc}", path=str(self.path)) from None
+
+    def rows(self, filters: Filters | None = None) -> Iterator[StoredRecord]:
+        sql, args = "SELECT seq, hash, body FROM audit", []
+        where = []
+        if filters:
+            for col, val in (
+                ("principal", filters.principal),
+                ("kind", filters.kind),
+                ("request_id", filters.request_id),
+            ):
+                if val is not None:
+                    where.append(f"{col} = ?")
+                    args.append(val)
+            if filters.since:
+                where.append("time >= ?")
+                args.append(filters.since)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY seq"
+        if filters and filters.limit:
+            sql += f" LIMIT {int(filters.limit)}"
+        with self._lock:
+            try:
+                rows = self._db.execute(sql, args).fetchall()
+            except sqlite3.Error as exc:
+                raise AuditError(f"cannot read audit log: {exc}", path=str(self.path)) from None
+        for seq, h, body in rows:
+            yield StoredRecord(int(seq), str(h), str(body))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def open_store(url: str, *, synchronous: str = "NORMAL", readonly: bool = False) -> AuditStore:
+    """``sqlite:///relative.db``, ``sqlite:////abs/path.db``, a plain path, or ``postgresql://...``."""
+    if url.startswith(("postgresql://", "postgres://")):
+        from warden.gateway.audit.postgres import PostgresStore
+
+        return PostgresStore(url)
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///") :])
+    elif "://" in url:
+        raise AuditError(f"unsupported audit log URL {url!r} (sqlite:/// or postgresql://)")
+    else:
+        path = Path(url)
+    if readonly and not path.exists():
+        raise AuditError("audit log does not exist", path=str(path))
+    return SQLiteStore(path, synchronous=synchronous, readonly=readonly)

@@ -1,0 +1,1 @@
+"""Deterministic detectors shared by input rails, output rails and tool-argument checks."""

@@ -1,0 +1,121 @@
+"""API keys, scopes and per-key limits.
+
+Keys are random tokens (``wk-`` + 32 bytes urlsafe); the policy stores only their SHA-256 (a fast hash
+is right for high-entropy tokens: there is nothing to brute-force). Lookup hashes the presented key and
+compares it with *every* stored hash in constant time, so timing reveals neither which key matched nor
+how much of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from warden.gateway.errors import AuthenticationFailed, PermissionDenied, RateLimited
+from warden.gateway.policy import KeySpec, Policy
+
+
+def new_key() -> str:
+    return "wk-" + secrets.token_urlsafe(32)
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller: the key's id (never the key) and what it may do."""
+
+    key_id: str
+    spec: KeySpec
+
+    def require_scope(self, scope: str) -> None:
+        if scope not in self.spec.scopes and "admin" not in self.spec.scopes:
+            raise PermissionDenied(
+                f"key {self.key_id!r} lacks the {scope!r} scope", code="insufficient_scope"
+            )
+
+    def may_use_model(self, model: str) -> bool:
+        return "*" in self.spec.models or model in self.spec.models
+
+
+class KeyStore:
+    def __init__(self, policy: Policy) -> None:
+        self._keys = [(bytes.fromhex(k.sha256), k) for k in policy.keys]
+
+    def authenticate(self, authorization: str | None) -> Principal:
+        if not authorization:
+            raise AuthenticationFailed(
+                "missing API key: send 'Authorization: Bearer <key>'", code="missing_api_key"
+            )
+        scheme, _, token = authorization.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token or len(token) > 512:
+            raise AuthenticationFailed("malformed Authorization header: expected 'Bearer <key>'")
+        presented = hashlib.sha256(token.encode("utf-8", "replace")).digest()
+        found: KeySpec | None = None
+        for stored, spec in self._keys:  # no early exit: every comparison runs
+            if hmac.compare_digest(stored, presented):
+                found = spec
+        if found is None:
+            raise AuthenticationFailed("invalid API key")
+        return Principal(key_id=found.id, spec=found)
+
+
+class RateLimiter:
+    """Per-key sliding-window limits: requests per minute and model tokens per window."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: dict[str, deque[float]] = {}
+        self._tokens: dict[str, deque[tuple[float, int]]] = {}
+
+    def check_request(self, principal: Principal, now: float | None = None) -> None:
+        limit = principal.spec.requests_per_minute
+        if limit is None:
+            return
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            window = self._requests.setdefault(principal.key_id, deque())
+            while window and window[0] <= now - 60.0:
+                window.popleft()
+            if len(window) >= limit:
+                retry = max(0.0, window[0] + 60.0 - now)
+                raise RateLimited(
+                    f"key {principal.key_id!r} exceeded {limit} requests per minute", retry_after=retry
+                )
+            window.append(now)
+
+    def check_tokens(self, principal: Principal, now: float | None = None) -> None:
+        limit = principal.spec.tokens_per_window
+        if limit is None:
+            return
+        used = self.tokens_used(principal, now)
+        if used >= limit:
+            raise RateLimited(
+                f"key {principal.key_id!r} used its {limit} tokens per {principal.spec.token_window_s}s",
+                code="token_limit_exceeded",
+                retry_after=float(principal.spec.token_window_s),
+            )
+
+    def tokens_used(self, principal: Principal, now: float | None = None) -> int:
+        now = time.monotonic() if now is None else now
+        horizon = now - principal.spec.token_window_s
+        with self._lock:
+            window = self._tokens.setdefault(principal.key_id, deque())
+            while window and window[0][0] <= horizon:
+                window.popleft()
+            return sum(n for _, n in window)
+
+    def add_tokens(self, principal: Principal, n: int, now: float | None = None) -> None:
+        if principal.spec.tokens_per_window is None or n <= 0:
+            return
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            self._tokens.setdefault(principal.key_id, deque()).append((now, n))

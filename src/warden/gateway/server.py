@@ -1,0 +1,65 @@
+"""Assemble a gateway from a policy and a backend choice (used by ``warden serve``, tests and the
+benchmark), and run it under uvicorn with graceful shutdown."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from warden.gateway.audit.log import AuditLog
+from warden.gateway.audit.store import open_store
+from warden.gateway.backends.interface import Backend
+from warden.gateway.core import Gateway, verify_weights
+from warden.gateway.errors import GatewayError
+from warden.gateway.policy import Policy
+
+
+def build_gateway(
+    policy: Policy,
+    *,
+    upstream: str | None = None,
+    model_dir: Path | None = None,
+    backend: Backend | None = None,
+    audit_url: str | None = None,
+    upstream_api_key: str | None = None,
+    verifier: Any = None,
+) -> Gateway:
+    if sum(x is not None for x in (upstream, model_dir, backend)) != 1:
+        raise GatewayError("give exactly one of --upstream URL or --model DIR", code="usage")
+    attestation = verify_weights(policy, model_dir, verifier)  # refuses to go on before anything else starts
+    if backend is None:
+        if upstream is not None:
+            from warden.gateway.backends.upstream import UpstreamBackend
+
+            _loopback_or_http(upstream)
+            backend = UpstreamBackend(
+                upstream, api_key=upstream_api_key, timeout_s=policy.server.upstream_timeout_s,
+                connect_timeout_s=policy.server.connect_timeout_s, max_connections=policy.server.max_concurrency * 2,
+            )  # fmt: skip
+        else:
+            from warden.gateway.backends.local import LocalBackend
+
+            assert model_dir is not None
+            backend = LocalBackend(
+                model_dir, model_id=policy.model.id, threads=int(os.environ.get("WARDEN_TORCH_THREADS", "1"))
+            )
+    store = open_store(audit_url or policy.audit.url, synchronous=policy.audit.synchronous)
+    return Gateway(policy, backend, AuditLog(store), attestation=attestation)
+
+
+def _loopback_or_http(url: str) -> None:
+    if not url.startswith(("http://", "https://")):
+        raise GatewayError(f"--upstream must be an http(s) URL, got {url!r}", code="usage")
+
+
+def serve(gw: Gateway, *, host: str, port: int, log_level: str = "info") -> None:
+    import uvicorn
+
+    from warden.gateway.app import create_app
+
+    config = uvicorn.Config(
+        create_app(gw), host=host, port=port, log_level=log_level, timeout_graceful_shutdown=30,
+        limit_concurrency=gw.policy.server.max_concurrency + gw.policy.server.max_queue + 64, access_log=False,
+    )  # fmt: skip
+    uvicorn.Server(config).run()

@@ -1,0 +1,255 @@
+"""Decide every tool call a model emits: allowlist → arguments → constraints → secrets → budgets →
+provenance (taint) → approvals. Hard violations block and no approval overrides them; taint asks for a
+human (or blocks) per policy; an approved approval lets exactly that call through once."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from warden.gateway.canonical import canonical_json, digest
+from warden.gateway.detectors import pii
+from warden.gateway.keys import Principal
+from warden.gateway.policy import BudgetSpec, Policy, ToolSpec
+from warden.gateway.rails.interface import Action, Message
+from warden.gateway.tools import constraints
+from warden.gateway.tools.approvals import APPROVED, DENIED, Approval, ApprovalQueue, subject_digest
+from warden.gateway.tools.atoms import Corpus, extract, provenance
+from warden.gateway.tools.budget import Budgets
+
+MAX_ARGUMENT_CHARS = 100_000
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments_json: str
+
+    def parsed(self) -> dict[str, Any] | None:
+        if len(self.arguments_json) > MAX_ARGUMENT_CHARS:
+            return None
+        try:
+            value = json.loads(self.arguments_json or "{}")
+        except ValueError:
+            return None
+        return value if isinstance(value, dict) else None
+
+
+@dataclass(frozen=True)
+class ToolDecision:
+    call: ToolCall
+    action: Action
+    reasons: tuple[str, ...] = ()
+    arguments: str = ""  # canonical JSON (or the raw text, cut, when it did not parse)
+    spend: float = 0.0
+    taint: tuple[dict[str, str], ...] = ()
+    approval: Approval | None = None
+    new_approval: bool = False
+    rules: tuple[str, ...] = field(default=())  # which controls fired: allowlist, schema, taint, ...
+
+    def to_record(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.call.id, "name": self.call.name, "arguments": self.arguments,
+            "args_digest": "sha256:" + _sha(self.arguments), "action": self.action.value, "spend": self.spend,
+        }  # fmt: skip
+        if self.reasons:
+            out["reasons"] = list(self.reasons)
+        if self.rules:
+            out["rules"] = list(self.rules)
+        if self.taint:
+            out["taint"] = list(self.taint)
+        if self.approval is not None:
+            out["approval"] = self.approval.receipt()
+        return out
+
+
+def _sha(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Sources:
+    """The conversation split by trust: the user's (and system's, and trusted tools') words vs the rest."""
+
+    trusted: Corpus
+    untrusted: Corpus
+
+    @classmethod
+    def of(cls, messages: tuple[Message, ...], policy: Policy) -> Sources:
+        trusted, untrusted = [], []
+        for m in messages:
+            if m.role in ("user", "system", "developer"):
+                trusted.append(m.text)
+            elif (
+                m.role == "tool" and m.name and m.name in policy.tools and policy.tools[m.name].output_trusted
+            ):
+                trusted.append(m.text)
+            else:  # tool outputs and earlier model output are untrusted
+                untrusted.append(m.text)
+        return cls(Corpus.of(trusted), Corpus.of(untrusted))
+
+
+class ToolGuard:
+    def __init__(self, policy: Policy, budgets: Budgets, approvals: ApprovalQueue) -> None:
+        self.policy = policy
+        self.budgets = budgets
+        self.approvals = approvals
+
+    def allowed_tools(self, principal: Principal, task: str | None) -> set[str]:
+        allowed: set[str] | None = set(principal.spec.tools) if principal.spec.tools is not None else None
+        if task is not None:
+            task_tools = set(self.policy.tasks[task].tools)
+            allowed = task_tools if allowed is None else allowed & task_tools
+        return allowed or set()
+
+    def budget_scopes(self, principal: Principal, task: str | None) -> list[tuple[str, BudgetSpec]]:
+        scopes = []
+        if principal.spec.budget is not None:
+            scopes.append((f"key:{principal.key_id}", principal.spec.budget))
+        if task is not None and self.policy.tasks[task].budget is not None:
+            scopes.append((f"task:{principal.key_id}:{task}", self.policy.tasks[task].budget))  # type: ignore[arg-type]
+        return scopes
+
+    def check(
+        self, call: ToolCall, *, principal: Principal, task: str | None, sources: Sources, request_id: str
+    ) -> ToolDecision:
+        if not self.policy.tool_controls.enforce:
+            args = call.parsed()
+            return ToolDecision(
+                call,
+                Action.ALLOW,
+                arguments=canonical_json(args) if args is not None else call.arguments_json[:2000],
+            )
+        if call.name not in self.allowed_tools(principal, task):
+            where = f"task {task!r}" if task else f"key {principal.key_id!r}"
+            return ToolDecision(
+                call,
+                Action.BLOCK,
+                (f"tool {call.name!r} is not allowed for {where}",),
+                call.arguments_json[:2000],
+                rules=("allowlist",),
+            )
+        spec: ToolSpec = self.policy.tools[call.name]
+        args = call.parsed()
+        if args is None:
+            return ToolDecision(
+                call,
+                Action.BLOCK,
+                ("arguments are not a JSON object",),
+                call.arguments_json[:2000],
+                rules=("arguments",),
+            )
+        canon = canonical_json(args)
+        atoms = extract(args, min_chars=self.policy.taint.min_value_chars)
+        blocks: list[tuple[str, str]] = []
+        blocks += [("schema", r) for r in constraints.schema_violations(spec, args)]
+        blocks += [("domain", r) for r in constraints.domain_violations(spec, atoms)]
+        blocks += [("path", r) for r in constraints.path_violations(spec, args)]
+        blocks += [("amount", r) for r in constraints.amount_violations(spec, args)]
+        if self.policy.tool_controls.check_secrets_in_arguments:
+            for m in pii.find(canon, pii.SECRET_KINDS):
+                if m.value.lower() not in sources.trusted.text:
+                    blocks.append(("secret", f"arguments carry a {m.kind} the user did not give"))
+        spend = spec.cost + (constraints.amount_of(spec, args) or 0.0)
+        blocks += [
+            ("budget", r)
+            for r in self.budgets.violations(self.budget_scopes(principal, task), call.name, spend)
+        ]
+        if blocks:
+            return ToolDecision(
+                call,
+                Action.BLOCK,
+                tuple(r for _, r in blocks),
+                canon,
+                spend,
+                rules=tuple(sorted({k for k, _ in blocks})),
+            )
+
+        taint_hits: list[dict[str, str]] = []
+        if self.policy.taint.enabled:
+            for atom in constraints.taint_scope(spec, atoms, side_effecting=spec.side_effecting):
+                prov = provenance(atom, sources.trusted, sources.untrusted)
+                if prov == "tainted" or (prov == "unknown" and spec.provenance == "user"):
+                    taint_hits.append(
+                        {"arg": atom.arg, "kind": atom.kind, "value": atom.value, "provenance": prov}
+                    )
+        if not taint_hits:
+            return ToolDecision(call, Action.ALLOW, (), canon, spend)
+        action = (
+            self.policy.taint.side_effecting_action if spec.side_effecting else self.policy.taint.read_action
+        )
+        what = "side-effecting call" if spec.side_effecting else "read"
+        reasons = tuple(
+            f"{what}: argument {h['arg']} = {h['value']!r} "
+            + (
+                "comes from tool output, not from the user"
+                if h["provenance"] == "tainted"
+                else "does not come from the user"
+            )
+            for h in taint_hits
+        )
+        taint = tuple(taint_hits)
+        if action is not Action.REQUIRE_APPROVAL:
+            return ToolDecision(call, action, reasons, canon, spend, taint, rules=("taint",))
+        subject = {"tool": call.name, "arguments": json.loads(canon)}
+        existing = self.approvals.lookup(subject_digest(principal.key_id, "tool_call", subject))
+        if existing is not None and existing.status == APPROVED:
+            return ToolDecision(
+                call, Action.ALLOW, reasons, canon, spend, taint, existing, rules=("taint", "approved")
+            )
+        if existing is not None and existing.status == DENIED:
+            return ToolDecision(
+                call,
+                Action.BLOCK,
+                (*reasons, f"denied by {existing.decided_by} ({existing.id})"),
+                canon,
+                spend,
+                taint,
+                existing,
+                rules=("taint", "denied"),
+            )
+        if existing is not None:
+            return ToolDecision(
+                call, Action.REQUIRE_APPROVAL, reasons, canon, spend, taint, existing, rules=("taint",)
+            )
+        created = self.approvals.create(
+            principal=principal.key_id,
+            kind="tool_call",
+            subject=subject,
+            reason="; ".join(reasons)[:1000],
+            request_id=request_id,
+        )
+        return ToolDecision(
+            call,
+            Action.REQUIRE_APPROVAL,
+            reasons,
+            canon,
+            spend,
+            taint,
+            created,
+            new_approval=True,
+            rules=("taint",),
+        )
+
+    def commit(self, decision: ToolDecision, principal: Principal, task: str | None) -> ToolDecision:
+        """The call goes to the client: charge budgets and use up its approval."""
+        if decision.action is not Action.ALLOW and decision.action is not Action.FLAG:
+            return decision
+        if decision.approval is not None and decision.approval.status == APPROVED:
+            used = self.approvals.consume(decision.approval)
+            if used is None:
+                return replace(
+                    decision, action=Action.BLOCK, reasons=(*decision.reasons, "approval already used")
+                )
+            decision = replace(decision, approval=used)
+        scopes = [s for s, _ in self.budget_scopes(principal, task)]
+        if scopes:
+            self.budgets.charge(scopes, decision.call.name, decision.spend)
+        return decision
+
+
+__all__ = ["Sources", "ToolCall", "ToolDecision", "ToolGuard", "digest"]
