@@ -78,5 +78,99 @@ def audit_command(
     raise typer.Exit(EXIT_OK)
 
 
+class Executor(str, enum.Enum):
+    ray = "ray"
+    local = "local"
+
+
+def audit_many_command(
+    models: Path = typer.Argument(..., help="Text file: one 'MODEL [BASE]' per line, '#' comments."),
+    db: Path = typer.Option(Path("warden-fleet.sqlite"), "--db", help="SQLite file for results (resumable)."),
+    policy: Path | None = typer.Option(
+        None, "--policy", help="Policy YAML (default: the shipped warden-default)."
+    ),
+    backend: Backend = typer.Option(Backend.transformers, "--backend"),
+    executor: Executor = typer.Option(
+        Executor.ray, "--executor", help="ray (local or --ray-address) or local."
+    ),
+    ray_address: str | None = typer.Option(
+        None, "--ray-address", help="Join this Ray cluster (default: start local Ray)."
+    ),
+    num_cpus: int | None = typer.Option(None, "--num-cpus", help="CPUs for a local Ray instance."),
+    report_dir: Path | None = typer.Option(
+        None, "--report-dir", help="Also write one HTML and JSON report per model here."
+    ),
+    no_retry: bool = typer.Option(False, "--no-retry", help="Do not re-run audits that failed last time."),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+) -> None:
+    """Audit many models (Ray tasks), results in SQLite; re-running resumes. Exit 1 if any FAILs."""
+    from rich.table import Table
+
+    from warden.audit import load_policy
+    from warden.audit.fleet import read_jobs, run_fleet
+
+    pol_path = policy
+    _, digest = load_policy(pol_path)
+    from warden.audit.policy import DEFAULT_POLICY_PATH
+
+    text = (pol_path or DEFAULT_POLICY_PATH).read_text(encoding="utf-8")
+    jobs = read_jobs(models)
+    console = stderr_console(quiet)
+
+    def progress(r) -> None:  # type: ignore[no-untyped-def]
+        tag = "resumed" if r.skipped else r.status
+        console.print(f"[dim]{tag}[/] {r.job.model}: {r.verdict or r.error}", highlight=False)
+
+    results = run_fleet(
+        jobs, db=db, policy_text=text, policy_digest=digest, backend=backend.value,
+        executor=executor.value, ray_address=ray_address, num_cpus=num_cpus,
+        retry_errors=not no_retry, on_result=progress,
+    )  # fmt: skip
+    if report_dir is not None:
+        _write_reports(db, digest, report_dir)
+    table = Table(title=f"{len(results)} model(s) — results in {db}")
+    for col in ("model", "base", "verdict", "root sha256", "note"):
+        table.add_column(col, overflow="fold")
+    order = {j: i for i, j in enumerate(jobs)}
+    for r in sorted(results, key=lambda r: order[r.job]):
+        table.add_row(
+            r.job.model,
+            r.job.base or "–",
+            r.verdict or r.status,
+            (r.root_digest or "")[:16],
+            "resumed" if r.skipped else (r.error or "")[:80],
+        )
+    if not quiet:
+        from rich.console import Console
+
+        Console().print(table)
+    if any(r.status == "error" for r in results) and not any(r.status == "done" for r in results):
+        raise typer.Exit(EXIT_ERROR)
+    raise typer.Exit(EXIT_FINDINGS if any(r.verdict == "fail" for r in results) else EXIT_OK)
+
+
+def _write_reports(db: Path, digest: str, out: Path) -> None:
+    import json
+    import re
+
+    from warden.audit.fleet import open_db
+    from warden.report.reader import report_from_dict
+    from warden.report.renderers import get_renderer
+
+    out.mkdir(parents=True, exist_ok=True)
+    with open_db(db) as con:
+        for ref, base, rep in con.execute(
+            "SELECT model_ref, base, report_json FROM audits WHERE policy_digest=? AND status='done'",
+            (digest,),
+        ):
+            name = re.sub(r"[^A-Za-z0-9_.-]+", "_", ref.strip("/"))[-80:] + (
+                f"__vs__{re.sub(r'[^A-Za-z0-9_.-]+', '_', base)[-40:]}" if base else ""
+            )
+            report = report_from_dict(json.loads(rep))
+            (out / f"{name}.html").write_text(get_renderer("html").render(report), encoding="utf-8")
+            (out / f"{name}.json").write_text(get_renderer("json").render(report), encoding="utf-8")
+
+
 def register(app: typer.Typer) -> None:
     app.command("audit")(audit_command)
+    app.command("audit-many")(audit_many_command)
