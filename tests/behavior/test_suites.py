@@ -6,8 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from warden.behavior.suites import BUILTIN, DATA, SuiteError, load_suite, manifest, read_jsonl, subsample
-from warden.behavior.suites import generate
+from warden.behavior.suites import (
+    BUILTIN,
+    DATA,
+    SuiteError,
+    generate,
+    load_suite,
+    manifest,
+    read_jsonl,
+    subsample,
+)
 from warden.behavior.suites.importers import import_suite
 from warden.errors import UsageError
 
