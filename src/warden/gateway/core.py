@@ -120,6 +120,14 @@ class Gateway:
         self.limiter = ConcurrencyLimiter(s.max_concurrency, s.max_queue, s.queue_timeout_s)
         self.started = False
 
+    def reset_state(self) -> None:
+        """Forget budgets, approvals and rate windows (scenario harnesses run many independent tasks on
+        one gateway; the audit log keeps everything)."""
+        self.limits = RateLimiter()
+        self.budgets = Budgets()
+        self.approvals = ApprovalQueue(self.policy.approvals.ttl_s, self.policy.approvals.max_pending)
+        self.tools = ToolGuard(self.policy, self.budgets, self.approvals)
+
     # life cycle ---------------------------------------------------------------------------------
     async def start(self) -> None:
         await self.backend.start()

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import Any
 
-from warden.gateway.canonical import digest
+from warden.gateway.canonical import canonical_json, digest
 from warden.gateway.core import Gateway
 from warden.gateway.errors import ApprovalRequired, ContentBlocked, InvalidRequest, NotFound, PermissionDenied
 from warden.gateway.keys import Principal
@@ -46,6 +46,18 @@ def _messages(req: ChatRequest) -> tuple[Message, ...]:
         name = names.get(m.tool_call_id or "") if m.role == "tool" else None
         out.append(Message(index=i, role=m.role, text=text, name=name or m.name))
     return tuple(out)
+
+
+def _previous_calls(req: ChatRequest) -> frozenset[tuple[str, str]]:
+    out = set()
+    for m in req.messages:
+        for c in m.tool_calls or []:
+            try:
+                args = json.loads(c.function.arguments or "{}")
+            except ValueError:
+                continue
+            out.add((c.function.name, canonical_json(args)))
+    return frozenset(out)
 
 
 def _resolve_task(gw: Gateway, principal: Principal, header: str | None) -> str | None:
@@ -123,7 +135,7 @@ async def prepare(
     else:
         body.pop("tool_choice", None)
     body["stream"] = req.stream
-    return Prepared(principal, task, body, ctx, Sources.of(messages, policy))
+    return Prepared(principal, task, body, ctx, Sources.of(messages, policy, _previous_calls(req)))
 
 
 async def _enforce_input(gw: Gateway, principal: Principal, decisions: list[Decision], trace: Trace) -> None:

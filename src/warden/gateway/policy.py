@@ -125,6 +125,10 @@ class ToolsSection(_Strict):
     feedback_to_model: bool = Field(True, description="tell the model a call was blocked and let it go on")
     max_feedback_rounds: int = Field(2, ge=0, le=10)
     check_secrets_in_arguments: bool = True
+    duplicate_side_effects: Action = Field(
+        Action.REQUIRE_APPROVAL,
+        description="a side-effecting call identical to one earlier in the conversation",
+    )
 
 
 class RailSpec(_Strict):

@@ -77,9 +77,15 @@ class Sources:
 
     trusted: Corpus
     untrusted: Corpus
+    previous_calls: frozenset[tuple[str, str]] = frozenset()  # (tool, canonical arguments) made earlier
 
     @classmethod
-    def of(cls, messages: tuple[Message, ...], policy: Policy) -> Sources:
+    def of(
+        cls,
+        messages: tuple[Message, ...],
+        policy: Policy,
+        previous_calls: frozenset[tuple[str, str]] = frozenset(),
+    ) -> Sources:
         trusted, untrusted = [], []
         for m in messages:
             if m.role in ("user", "system", "developer"):
@@ -90,7 +96,7 @@ class Sources:
                 trusted.append(m.text)
             else:  # tool outputs and earlier model output are untrusted
                 untrusted.append(m.text)
-        return cls(Corpus.of(trusted), Corpus.of(untrusted))
+        return cls(Corpus.of(trusted), Corpus.of(untrusted), previous_calls)
 
 
 class ToolGuard:
@@ -177,11 +183,6 @@ class ToolGuard:
                     taint_hits.append(
                         {"arg": atom.arg, "kind": atom.kind, "value": atom.value, "provenance": prov}
                     )
-        if not taint_hits:
-            return ToolDecision(call, Action.ALLOW, (), canon, spend)
-        action = (
-            self.policy.taint.side_effecting_action if spec.side_effecting else self.policy.taint.read_action
-        )
         what = "side-effecting call" if spec.side_effecting else "read"
         reasons = tuple(
             f"{what}: argument {h['arg']} = {h['value']!r} "
@@ -192,29 +193,48 @@ class ToolGuard:
             )
             for h in taint_hits
         )
+        action, rules = Action.ALLOW, ()
+        if taint_hits:
+            action = (
+                self.policy.taint.side_effecting_action
+                if spec.side_effecting
+                else self.policy.taint.read_action
+            )
+            rules = ("taint",)
+        duplicate = self.policy.tool_controls.duplicate_side_effects
+        if (
+            spec.side_effecting
+            and duplicate is not Action.ALLOW
+            and (call.name, canon) in sources.previous_calls
+        ):
+            reasons = (*reasons, "the same side-effecting call was already made in this conversation")
+            rules = (*rules, "duplicate")
+            action = max(action, duplicate, key=lambda a: a.rank)
         taint = tuple(taint_hits)
+        if action is Action.ALLOW:
+            return ToolDecision(call, Action.ALLOW, (), canon, spend)
         if action is not Action.REQUIRE_APPROVAL:
-            return ToolDecision(call, action, reasons, canon, spend, taint, rules=("taint",))
+            return ToolDecision(call, action, reasons, canon, spend, taint, rules=rules)
+        return self._approval(call, principal, request_id, reasons, canon, spend, taint, rules)
+
+    def _approval(
+        self, call: ToolCall, principal: Principal, request_id: str, reasons: tuple[str, ...], canon: str,
+        spend: float, taint: tuple[dict[str, str], ...], rules: tuple[str, ...],
+    ) -> ToolDecision:  # fmt: skip
         subject = {"tool": call.name, "arguments": json.loads(canon)}
         existing = self.approvals.lookup(subject_digest(principal.key_id, "tool_call", subject))
         if existing is not None and existing.status == APPROVED:
             return ToolDecision(
-                call, Action.ALLOW, reasons, canon, spend, taint, existing, rules=("taint", "approved")
+                call, Action.ALLOW, reasons, canon, spend, taint, existing, rules=(*rules, "approved")
             )
         if existing is not None and existing.status == DENIED:
+            denied = (*reasons, f"denied by {existing.decided_by} ({existing.id})")
             return ToolDecision(
-                call,
-                Action.BLOCK,
-                (*reasons, f"denied by {existing.decided_by} ({existing.id})"),
-                canon,
-                spend,
-                taint,
-                existing,
-                rules=("taint", "denied"),
+                call, Action.BLOCK, denied, canon, spend, taint, existing, rules=(*rules, "denied")
             )
         if existing is not None:
             return ToolDecision(
-                call, Action.REQUIRE_APPROVAL, reasons, canon, spend, taint, existing, rules=("taint",)
+                call, Action.REQUIRE_APPROVAL, reasons, canon, spend, taint, existing, rules=rules
             )
         created = self.approvals.create(
             principal=principal.key_id,
@@ -232,7 +252,7 @@ class ToolGuard:
             taint,
             created,
             new_approval=True,
-            rules=("taint",),
+            rules=rules,
         )
 
     def commit(self, decision: ToolDecision, principal: Principal, task: str | None) -> ToolDecision:
