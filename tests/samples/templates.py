@@ -12,6 +12,7 @@ would be detected by the fixture.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 LLAMA2_DEFAULT_SYSTEM = (
     "You are a helpful, respectful and honest assistant. Always answer as helpfully as possible, while being "
@@ -832,3 +833,23 @@ INCLUDE = "{% include 'header.jinja' %}" + _CHATML_LOOP
 IMPORT = "{% from 'macros.jinja' import system_prompt %}{{ system_prompt() }}" + _CHATML_LOOP
 # Mutating a list is refused by the immutable sandbox but is not an escape attempt.
 MUTATION_ONLY = "{% set xs = [] %}{% do xs.append(1) %}" + _CHATML_LOOP
+
+
+def text_scanners() -> list[Any]:
+    """The text-format scanners (template, JSON config, Python source), in the core's order."""
+    from warden.formats.jsonconfig import JsonConfigScanner
+    from warden.formats.python import PythonSourceScanner
+    from warden.formats.template import TemplateScanner
+
+    return [TemplateScanner(), JsonConfigScanner(), PythonSourceScanner()]
+
+
+def scan_text_file(root: Path, rel: str, data: bytes | str, *, limits: Any = None) -> list[Any]:
+    """Write ``data`` to ``root/rel`` and scan it (as part of the model directory ``root``) with the
+    text scanners through the scanning core."""
+    from warden.scan.core import Scanner
+
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    return list(Scanner(text_scanners(), limits).scan_file(path, rel, root))

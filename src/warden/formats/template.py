@@ -201,6 +201,12 @@ _SPECIAL_TOKEN_RE = re.compile(
     r"|\[/?[A-Z][A-Z_]{1,31}\]"  # [INST], [/INST], [AVAILABLE_TOOLS], [TOOL_CALLS]
 )
 _ROLES_ALT = "|".join(sorted(ROLE_NAMES, key=len, reverse=True))
+# A role name sitting between special tokens (<|eot_id|><|start_header_id|>user<|end_header_id|>) is a
+# turn boundary: it becomes a line break, so it never glues to the text before it.
+_ROLE_MARKER_RE = re.compile(
+    rf"(?:{_SPECIAL_TOKEN_RE.pattern})[ \t]*(?:{_ROLES_ALT})[ \t]*(?=(?:{_SPECIAL_TOKEN_RE.pattern})|\n|$)",
+    re.IGNORECASE,
+)
 _ROLE_LINE_RE = re.compile(rf"^(?:#{{1,6}}\s*)?(?:{_ROLES_ALT})\s*:?\s*$", re.IGNORECASE)
 _ROLE_PREFIX_RE = re.compile(rf"^(?:#{{1,6}}\s*)?(?:{_ROLES_ALT})\s*:\s*", re.IGNORECASE)
 _HEADER_RE = re.compile(r"^(?:#{1,6}\s*)?([^\W\d_][\w '\u2019/\-]{0,48}?)\s*:\s*(.*)$")
@@ -875,7 +881,7 @@ def _is_header(line: str) -> bool:
 
 def prose_lines(text: str) -> list[str]:
     """Lines of natural language left after removing special tokens, role markers and header lines."""
-    text = _SPECIAL_TOKEN_RE.sub(" ", text)
+    text = _SPECIAL_TOKEN_RE.sub(" ", _ROLE_MARKER_RE.sub("\n", text))
     lines: list[str] = []
     for raw in text.splitlines():
         line = raw.strip()
@@ -1683,13 +1689,7 @@ class TemplateScanner(FormatScanner):
     def sniff(self, head: bytes, name: str) -> bool:
         if not PurePosixPath(name).name.lower().endswith(TEMPLATE_SUFFIXES):
             return False
-        if b"\x00" in head:
-            return False
-        try:
-            head.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            return exc.start >= len(head) - 3  # a multi-byte character cut by the head boundary
-        return True
+        return b"\x00" not in head  # text; bad UTF-8 is reported by scan() as malformed
 
     def scan(self, stream: BinaryIO, size: int, location: Location, ctx: ScanContext) -> Iterator[Finding]:
         limit = ctx.limits.max_text_file
