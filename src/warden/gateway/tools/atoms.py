@@ -1,7 +1,7 @@
 """Control values inside tool arguments, and where they came from.
 
 An *atom* is a value that steers a tool call: an e-mail address, a URL's host, a path, an IBAN, a
-number, or a short identifier-like string. Free text (an e-mail body) contributes only the atoms embedded
+number, or an identifier (a single token with digits or punctuation; plain words are not control values). Free text (an e-mail body) contributes only the atoms embedded
 in it, so a legitimate summary of a tool output is not tainted, but an attacker's address inside it is.
 
 Provenance of an atom: ``trusted`` when it occurs in the user's (or system's, or a trusted tool's) text,
@@ -25,6 +25,7 @@ URL = re.compile(r"\b(?:https?|ftp)://[^\s<>\"'`]+", re.I)
 HOST = re.compile(r"\b(?:[a-z0-9-]{1,63}\.)+[a-z]{2,24}\b", re.I)
 NUMBER = re.compile(r"(?<![\w.])[-+]?\d[\d,]*(?:\.\d+)?(?![\w])")
 IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b")
+IDENTIFIER = re.compile(r"[0-9_#:@-]")  # plain words are language, not control values
 PATHLIKE = re.compile(r"^(?:~?/|\.{1,2}/|[A-Za-z]:\\)\S*$|^[\w.-]+/[\w./-]+$")
 
 
@@ -94,8 +95,8 @@ def extract(arguments: dict[str, Any], *, min_chars: int = 3) -> list[Atom]:
             atoms.append(Atom(path, "path", stripped.lower()))
         elif HOST.fullmatch(stripped):
             atoms.append(Atom(path, "host", stripped.lower()))
-        elif len(stripped) >= min_chars:
-            atoms.append(Atom(path, "token", stripped.lower()))
+        elif len(stripped) >= min_chars and IDENTIFIER.search(stripped):
+            atoms.append(Atom(path, "token", stripped.lower()))  # an id (ACC-9931, user_42), not a word
     return atoms
 
 
