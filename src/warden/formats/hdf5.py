@@ -8,9 +8,11 @@ module (CVE-2024-3660, CVE-2025-1550). ``keras_config_findings`` walks the JSON 
 unmarshals the bytecode or imports anything — and is shared by both containers.
 
 The HDF5 container itself is parsed by h5py (the HDF5 C library: it reads structure, never runs a
-payload). Without h5py the file is reported as not checked (``HDF5-NOT-CHECKED``), never passed
-silently. External links and external dataset storage (HDF5 pulling bytes from other files on the
-loading machine) are reported too.
+payload) — in a child process, because libhdf5 segfaults and hangs on corrupted files (seen within a
+few hundred random mutations of a Keras .h5): a crash becomes ``HDF5-PARSER-CRASH``, a hang
+``SCAN-LIMIT-EXCEEDED``. Without h5py the file is reported as not checked (``HDF5-NOT-CHECKED``),
+never passed silently. External links and external dataset storage (HDF5 pulling bytes from other
+files on the loading machine) are reported too.
 """
 
 from __future__ import annotations
@@ -19,12 +21,19 @@ import base64
 import binascii
 import dataclasses
 import hashlib
+import importlib.util
+import io
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from warden.errors import FormatError
+from warden.errors import FormatError, LimitExceeded
 from warden.formats.interface import FormatScanner, Limits, ScanContext
 from warden.report.model import Finding, Location, Severity
 from warden.rules import rule
@@ -51,6 +60,15 @@ HDF5_NOT_CHECKED = rule(
     "The file is HDF5 (e.g. a Keras .h5 model) but h5py is missing, so its model configuration "
     "(Lambda layers, custom objects) could not be read.",
     "Install the keras extra (pip install 'warden[keras]') and scan again.",
+)
+HDF5_PARSER_CRASH = rule(
+    "HDF5-PARSER-CRASH",
+    Severity.HIGH,
+    "HDF5 library crashed on this file",
+    "The HDF5 C library (run isolated in a child process) crashed or was killed while opening the "
+    "file. Loading it with h5py/Keras crashes the same way; memory corruption in a C parser can be "
+    "exploitable, so the file may be crafted.",
+    "Do not load the file; re-export the model from a trusted source.",
 )
 HDF5_EXTERNAL_REFERENCE = rule(
     "HDF5-EXTERNAL-REFERENCE",
@@ -158,7 +176,18 @@ def keras_config_findings(
         )
         return
     for finding in _walk_keras(config, location, container):
-        yield dataclasses.replace(finding, evidence={"source": source, **finding.evidence})
+        yield dataclasses.replace(finding, evidence=_clean({"source": source, **finding.evidence}))
+
+
+def _clean(value: Any) -> Any:
+    """Evidence from untrusted JSON: strings capped and made encodable (JSON allows lone surrogates)."""
+    if isinstance(value, str):
+        return value[:500].encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
 
 
 def _safe_mode_hint(container: str) -> str:
@@ -327,97 +356,144 @@ class HDF5Scanner(FormatScanner):
         return any(head[off : off + 8] == HDF5_SIGNATURE for off in _SIGNATURE_OFFSETS)
 
     def scan(self, stream: BinaryIO, size: int, location: Location, ctx: ScanContext) -> Iterator[Finding]:
-        try:
-            import h5py
-        except ImportError:
+        if importlib.util.find_spec("h5py") is None:
             yield HDF5_NOT_CHECKED(location, {"reason": "h5py is not installed"})
             return
-        # h5py errors surface as OSError/ValueError/KeyError/RuntimeError/TypeError from the C library.
-        h5_errors = (OSError, ValueError, KeyError, RuntimeError, TypeError)
-        try:
-            h5 = h5py.File(stream, "r")
-        except h5_errors as exc:
-            raise FormatError(f"HDF5 library cannot open the file: {exc}"[:300], offset=0) from None
-        with h5:
-            for key in ("model_config", "training_config"):
-                try:
-                    raw = _read_text_attr(h5, key, ctx.limits.max_json_header)
-                except h5_errors as exc:
-                    raise FormatError(f"cannot read root attribute {key!r}: {exc}"[:300]) from None
-                if isinstance(raw, int):
-                    yield KERAS_CONFIG_UNREADABLE(
-                        location,
-                        {
-                            "attribute": key,
-                            "error": f"{raw} bytes, over max_json_header={ctx.limits.max_json_header}",
-                        },
-                    )
-                elif raw is not None:
-                    yield from keras_config_findings(raw, location, ctx.limits, container="h5", source=key)
-            try:
-                refs = _external_references(h5, ctx.limits.max_members)
-            except h5_errors as exc:
-                raise FormatError(f"cannot walk the HDF5 object tree: {exc}"[:300]) from None
-            for ref in refs:
-                yield HDF5_EXTERNAL_REFERENCE(location, ref)
+        result = _inspect_isolated(stream, size, ctx.limits)
+        if "crash" in result:
+            yield HDF5_PARSER_CRASH(location, {"signal": result["crash"], "stderr": result.get("stderr", "")})
+            return
+        if result.get("missing"):
+            yield HDF5_NOT_CHECKED(location, {"reason": "h5py cannot be imported in a child process"})
+            return
+        if "open_error" in result:
+            raise FormatError(f"HDF5 library cannot open the file: {result['open_error']}", offset=0)
+        for key in ("model_config", "training_config"):
+            value = result["attrs"].get(key)
+            if isinstance(value, int):
+                error = f"{value} bytes, over max_json_header={ctx.limits.max_json_header}"
+                yield KERAS_CONFIG_UNREADABLE(location, {"source": key, "error": error})
+            elif isinstance(value, str):
+                yield from keras_config_findings(value, location, ctx.limits, container="h5", source=key)
+        for ref in result["refs"]:
+            yield HDF5_EXTERNAL_REFERENCE(location, ref)
+        if "error" in result:
+            raise FormatError(f"HDF5 object tree unreadable: {result['error']}")
 
 
-def _read_text_attr(h5: Any, key: str, cap: int) -> bytes | str | int | None:
-    """The root attribute ``key`` as text; its size (int) if over ``cap``; None if absent."""
-    if key not in h5.attrs:
-        return None
-    stored = h5.attrs.get_id(key).get_storage_size()
-    if stored > cap:
-        return int(stored)
-    value = h5.attrs[key]
-    if hasattr(value, "tobytes") and not isinstance(value, (bytes, str)):  # numpy scalar / array of bytes
-        value = (
-            value.tobytes()
-            if getattr(value, "dtype", None) is not None and value.dtype.kind == "S"
-            else str(value)
-        )
-    if isinstance(value, (bytes, str)):
-        return value if len(value) <= cap else len(value)
-    return str(value)
-
-
-def _external_references(h5: Any, max_objects: int) -> list[dict[str, Any]]:
-    """External links and datasets stored in external files, walking at most ``max_objects`` links."""
+# The HDF5 C library crashes (SIGSEGV) and hangs on corrupted files — measured with mutated Keras
+# .h5 files — so h5py never runs in the scanner's process: a child process opens the file read-only,
+# reads the two root attributes (size-capped) and walks links, and prints JSON. The parent enforces a
+# timeout; the child caps its own address space and CPU time.
+CHILD_TIMEOUT_S = 60.0
+CHILD_MEMORY = 4 * 2**30
+_CHILD = r"""
+import json, sys
+path, cap, max_objects, memory, cpu = sys.argv[1], *map(int, sys.argv[2:6])
+try:
+    import resource
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+except (ImportError, ValueError, OSError):
+    pass
+try:
     import h5py
-
-    out: list[dict[str, Any]] = []
-    stack: list[Any] = [h5]
-    walked: set[Any] = {h5.id}  # hard links can make cycles
-    seen = 0
+except ImportError:
+    sys.stdout.write(json.dumps({"missing": True}))
+    sys.exit(0)
+out = {"attrs": {}, "refs": []}
+try:
+    h5 = h5py.File(path, "r")
+except Exception as exc:
+    out["open_error"] = f"{type(exc).__name__}: {exc}"[:300]
+    sys.stdout.write(json.dumps(out))
+    sys.exit(0)
+try:
+    for key in ("model_config", "training_config"):
+        if key not in h5.attrs:
+            continue
+        stored = h5.attrs.get_id(key).get_storage_size()
+        if stored > cap:
+            out["attrs"][key] = int(stored)
+            continue
+        value = h5.attrs[key]
+        if hasattr(value, "dtype") and value.dtype.kind == "S":
+            value = value.tobytes()
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        value = value if isinstance(value, str) else str(value)
+        out["attrs"][key] = value if len(value) <= cap else len(value)
+    stack, walked, seen = [h5], {h5.id}, 0
     while stack:
         group = stack.pop()
         for name in group:
             seen += 1
             if seen > max_objects:
-                out.append(
-                    {"object": group.name, "problem": f"more than {max_objects} objects; walk stopped"}
-                )
-                return out
+                out["refs"].append({"object": group.name, "problem": f"more than {max_objects} objects; walk stopped"})
+                stack = []
+                break
             link = group.get(name, getlink=True)
-            path = f"{group.name.rstrip('/')}/{name}"
+            path_ = group.name.rstrip("/") + "/" + name
             if isinstance(link, h5py.ExternalLink):
-                out.append(
-                    {
-                        "object": path,
-                        "kind": "external link",
-                        "file": str(link.filename)[:300],
-                        "target": str(link.path)[:300],
-                    }
-                )
+                out["refs"].append({"object": path_, "kind": "external link", "file": str(link.filename)[:300],
+                                    "target": str(link.path)[:300]})
                 continue
             if isinstance(link, h5py.SoftLink):
-                continue  # stays inside the file; following it could loop
+                continue
             obj = group.get(name)
-            if isinstance(obj, h5py.Group):
-                if obj.id not in walked:
-                    walked.add(obj.id)
-                    stack.append(obj)
+            if isinstance(obj, h5py.Group) and obj.id not in walked:
+                walked.add(obj.id)
+                stack.append(obj)
             elif isinstance(obj, h5py.Dataset) and obj.external:
                 files = [str(entry[0])[:300] for entry in obj.external[:8]]
-                out.append({"object": path, "kind": "external dataset storage", "files": files})
-    return out
+                out["refs"].append({"object": path_, "kind": "external dataset storage", "files": files})
+except Exception as exc:
+    out["error"] = f"{type(exc).__name__}: {exc}"[:300]
+sys.stdout.write(json.dumps(out))
+"""
+
+
+def _inspect_isolated(stream: BinaryIO, size: int, limits: Limits) -> dict[str, Any]:
+    """Run ``_CHILD`` on the file behind ``stream`` (copied to a temp file when it is a member of
+    an archive) and return its JSON answer, or {"crash": signal} if the HDF5 library crashed."""
+    path = getattr(stream, "name", None)
+    on_disk = isinstance(stream, io.BufferedReader) and isinstance(path, str) and os.path.isfile(path)
+    tmp: str | None = None
+    try:
+        if not on_disk or os.path.getsize(str(path)) != size:
+            fd, tmp = tempfile.mkstemp(prefix="warden-h5-", suffix=".h5")
+            with os.fdopen(fd, "wb") as out:
+                stream.seek(0)
+                shutil.copyfileobj(stream, out, 1 << 20)
+            path = tmp
+        cmd = [
+            sys.executable,
+            "-c",
+            _CHILD,
+            str(path),
+            str(limits.max_json_header),
+            str(limits.max_members),
+            str(CHILD_MEMORY),
+            str(int(CHILD_TIMEOUT_S) + 1),
+        ]
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        try:
+            proc = subprocess.run(cmd, capture_output=True, timeout=CHILD_TIMEOUT_S, env=env, check=False)
+        except subprocess.TimeoutExpired:
+            raise LimitExceeded(
+                f"HDF5 library did not finish within {CHILD_TIMEOUT_S:g} s", offset=0
+            ) from None
+    finally:
+        if tmp is not None:
+            os.unlink(tmp)
+    stderr = proc.stderr.decode("utf-8", "replace")[-500:]
+    if proc.returncode != 0:
+        signal = -proc.returncode if proc.returncode < 0 else None
+        return {"crash": signal if signal is not None else f"exit status {proc.returncode}", "stderr": stderr}
+    try:
+        answer: dict[str, Any] = json.loads(proc.stdout)
+    except ValueError:
+        return {"crash": "unreadable answer", "stderr": stderr}
+    answer.setdefault("attrs", {})
+    answer.setdefault("refs", [])
+    return answer

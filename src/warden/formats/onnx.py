@@ -146,8 +146,8 @@ class OnnxScanner(FormatScanner):
         walk = _Walk(onnx)
         walk.model(model)
         yield from self._external(walk.external, location, ctx)
-        local_functions = {(f.domain, f.name) for f in model.functions}
-        opsets = {o.domain: o.version for o in model.opset_import}
+        local_functions = {(_text(f.domain), _text(f.name)) for f in model.functions}
+        opsets = {_text(o.domain): o.version for o in model.opset_import}
         for domain in sorted(walk.ops):
             if domain in STANDARD_DOMAINS:
                 continue
@@ -226,9 +226,10 @@ class _Walk:
     def model(self, model: Any) -> None:
         self.graph(model.graph, "graph", 0)
         for fn in model.functions:
-            self.nodes(fn.node, f"function {fn.domain}:{fn.name}", 0)
+            where = f"function {_text(fn.domain)}:{_text(fn.name)}"
+            self.nodes(fn.node, where, 0)
             for attr in fn.attribute_proto:
-                self.attribute(attr, f"function {fn.domain}:{fn.name}", 0)
+                self.attribute(attr, where, 0)
 
     def graph(self, graph: Any, where: str, depth: int) -> None:
         if depth > _MAX_SUBGRAPH_DEPTH:
@@ -242,11 +243,12 @@ class _Walk:
 
     def nodes(self, nodes: Any, where: str, depth: int) -> None:
         for node in nodes:
-            ops = self.ops.setdefault(node.domain, {})
-            ops[node.op_type] = ops.get(node.op_type, 0) + 1
-            self.where.setdefault(node.domain, set()).add(where)
+            domain, op_type = _text(node.domain), _text(node.op_type)
+            ops = self.ops.setdefault(domain, {})
+            ops[op_type] = ops.get(op_type, 0) + 1
+            self.where.setdefault(domain, set()).add(where)
             for attr in node.attribute:
-                self.attribute(attr, f"{where}/{node.name or node.op_type}", depth)
+                self.attribute(attr, f"{where}/{_text(node.name) or op_type}", depth)
 
     def attribute(self, attr: Any, where: str, depth: int) -> None:
         if attr.HasField("t"):
@@ -260,19 +262,24 @@ class _Walk:
             self.tensor(sparse.values, where)
             self.tensor(sparse.indices, where)
         if attr.HasField("g"):
-            self.graph(attr.g, f"{where}.{attr.name}", depth + 1)
+            self.graph(attr.g, f"{where}.{_text(attr.name)}", depth + 1)
         for i, sub in enumerate(attr.graphs):
-            self.graph(sub, f"{where}.{attr.name}[{i}]", depth + 1)
+            self.graph(sub, f"{where}.{_text(attr.name)}[{i}]", depth + 1)
 
     def tensor(self, tensor: Any, where: str) -> None:
         if tensor.data_location != self.onnx.TensorProto.EXTERNAL and not len(tensor.external_data):
             return
-        entries = {e.key: e.value for e in tensor.external_data}
+        entries = {_text(e.key): _text(e.value) for e in tensor.external_data}
         offset, length = (_number(entries.get(k, "")) for k in ("offset", "length"))
         names, need = self.external.get(entries.get("location", ""), ([], 0))
         if len(names) < _MAX_LISTED:
-            names.append(tensor.name or where)
+            names.append(_text(tensor.name) or where)
         self.external[entries.get("location", "")] = (names, max(need, offset + length))
+
+
+def _text(value: str | bytes) -> str:
+    """protobuf hands back bytes for proto2 string fields that are not valid UTF-8."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
 def _number(text: str) -> int:

@@ -138,6 +138,11 @@ class _CappedReader(io.RawIOBase):
         return self._base.tell()
 
 
+def _text(name: str) -> str:
+    """tarfile decodes names with surrogateescape; findings need encodable text."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _checksum_ok(block: bytes) -> bool:
     field = block[148:156].replace(b"\x00", b" ").strip()
     if not field or any(c not in b"01234567" for c in field):
@@ -182,7 +187,7 @@ class TarScanner(FormatScanner):
             if count > limits.max_members:
                 raise LimitExceeded(f"more than max_members={limits.max_members} members", offset=info.offset)
             tar.members.clear()  # tarfile keeps every TarInfo; we do not need them
-            name = info.name
+            name = _text(info.name)
             loc = location.child(name)
             ev: dict[str, Any] = {"header_offset": info.offset}
             yield from name_findings(name, loc, TAR_PATH_TRAVERSAL, None, ev)
@@ -212,18 +217,18 @@ class TarScanner(FormatScanner):
                     f"members exceed max_total_uncompressed={limits.max_total_uncompressed} bytes",
                     offset=info.offset,
                 )
-            yield from self._nest(tar, info, stream, size, length, loc, ctx)
+            yield from self._nest(tar, info, stream, size, length, loc, name, ctx)
         yield from self._trailing(stream, size, tar.offset, location)
         if _LEGACY_TORCH <= set(names):
             yield TAR_TORCH_LEGACY(location, {"members": sorted(_LEGACY_TORCH | ({"sys_info"} & set(names)))})
 
     @staticmethod
     def _link(info: tarfile.TarInfo, loc: Location, ev: dict[str, Any]) -> Finding:
-        target = info.linkname
+        target = _text(info.linkname)
         norm = target.replace("\\", "/")
         absolute = norm.startswith("/") or (len(norm) > 1 and norm[1] == ":")
         if info.issym():  # relative to the link's own directory
-            resolved = posixpath.normpath(posixpath.join(posixpath.dirname(info.name), norm))
+            resolved = posixpath.normpath(posixpath.join(posixpath.dirname(_text(info.name)), norm))
         else:  # hardlinks name another member, relative to the archive root
             resolved = posixpath.normpath(norm)
         kind = "symlink" if info.issym() else "hardlink"
@@ -240,6 +245,7 @@ class TarScanner(FormatScanner):
         size: int,
         length: int,
         loc: Location,
+        name: str,
         ctx: ScanContext,
     ) -> Iterator[Finding]:
         if not info.issparse():
@@ -248,7 +254,7 @@ class TarScanner(FormatScanner):
                     f"member {info.name!r} ({info.size} bytes at {info.offset_data}) runs past the end of the archive",
                     offset=info.offset,
                 )
-            yield from ctx.nested(SubStream(stream, info.offset_data, length), length, loc, info.name)  # type: ignore[arg-type]
+            yield from ctx.nested(SubStream(stream, info.offset_data, length), length, loc, name)  # type: ignore[arg-type]
             return
         # Sparse members are reassembled by tarfile; copy the (bounded) result to a temp file.
         with tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY, prefix="warden-tar-") as spool:
@@ -268,7 +274,7 @@ class TarScanner(FormatScanner):
                     f"cannot read sparse member {info.name!r}: {exc}", offset=info.offset
                 ) from None
             spool.seek(0)
-            yield from ctx.nested(spool, length - left, loc, info.name)  # type: ignore[arg-type]
+            yield from ctx.nested(spool, length - left, loc, name)  # type: ignore[arg-type]
 
     @staticmethod
     def _trailing(stream: BinaryIO, size: int, end: int, location: Location) -> Iterator[Finding]:
