@@ -51,12 +51,15 @@ def install_garak() -> str | None:
     ok = subprocess.run([str(py), "-c", "import garak"], capture_output=True, text=True)
     if ok.returncode:
         extra = ["--find-links", "/opt/wheels"] if Path("/opt/wheels").is_dir() else []
-        r = subprocess.run(
-            [str(GARAK_VENV / "bin" / "pip"), "install", "-q", "garak", "torch==2.13.0", *extra],
-            capture_output=True,
-            text=True,
-            timeout=3600,
-        )
+        try:
+            r = subprocess.run(
+                [str(GARAK_VENV / "bin" / "pip"), "install", "-q", "garak", "torch==2.13.0", *extra],
+                capture_output=True,
+                text=True,
+                timeout=3600,
+            )
+        except subprocess.TimeoutExpired:
+            return "pip install garak did not finish within an hour (dependency resolution)"
         if r.returncode:
             return f"pip install garak failed: {r.stderr[-800:]}"
     return None

@@ -93,11 +93,6 @@ def _eval(results: dict, variant: str, with_base: bool = True, triggers: bool = 
         progress=False,
     )
     results["reports"][variant] = rep
-    out = ROOT / "organisms" / "zoo" / f".warden-eval-{variant}.json"
-    try:
-        out.write_text(json.dumps(rep.to_dict(), indent=1))
-    except OSError:
-        pass
     m = rep.metrics
     summary = {
         k: (round(v.value, 3), round(v.ci_low or 0, 3), round(v.ci_high or 0, 3), v.n)
