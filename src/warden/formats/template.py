@@ -42,6 +42,7 @@ import string
 import subprocess
 import sys
 import tempfile
+import warnings
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -273,7 +274,9 @@ def _parse_environment() -> ImmutableSandboxedEnvironment:
 
 def parse_template(source: str) -> nodes.Template:
     """Parse (never render) a template with the chat-template environment; raises TemplateSyntaxError."""
-    return _parse_environment().parse(source)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # jinja's lexer on bad escapes in literals
+        return _parse_environment().parse(source)
 
 
 # --------------------------------------------------------------------------------------------------
