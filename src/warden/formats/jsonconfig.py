@@ -33,7 +33,7 @@ from typing import Any, BinaryIO
 
 from warden.errors import FormatError, LimitExceeded
 from warden.formats.interface import FormatScanner, ScanContext
-from warden.formats.template import analyze_template
+from warden.formats.template import TOOLS_TEMPLATE_NAMES, analyze_template
 from warden.report.model import Finding, Location, Severity
 from warden.rules import rule
 
@@ -343,20 +343,20 @@ class JsonConfigScanner(FormatScanner):
         return (root / location.file).parent
 
     def _templates(self, value: Any, key: str, location: Location) -> Iterator[Finding]:
-        items: list[tuple[str, Any]] = []
+        items: list[tuple[str, Any, Any]] = []  # (json key, template name, template)
         if isinstance(value, str):
-            items = [(key, value)]
+            items = [(key, None, value)]
         elif isinstance(value, list):
             for i, entry in enumerate(value[:64]):
                 if isinstance(entry, dict) and isinstance(entry.get("template"), str):
-                    items.append((f"{key}[{entry.get('name', i)!s}]", entry["template"]))
+                    items.append((f"{key}[{entry.get('name', i)!s}]", entry.get("name"), entry["template"]))
                 else:
-                    items.append((f"{key}[{i}]", entry))
+                    items.append((f"{key}[{i}]", None, entry))
         elif isinstance(value, dict):  # {name: template} as some processors write it
-            items = [(f"{key}[{name}]", tpl) for name, tpl in list(value.items())[:64]]
+            items = [(f"{key}[{name}]", name, tpl) for name, tpl in list(value.items())[:64]]
         else:
-            items = [(key, value)]
-        for where, template in items:
+            items = [(key, None, value)]
+        for where, name, template in items:
             if not isinstance(template, str):
                 yield JSONCONFIG_MALFORMED(
                     location,
@@ -364,5 +364,6 @@ class JsonConfigScanner(FormatScanner):
                     severity=Severity.LOW,
                 )
                 continue
-            for finding in analyze_template(template, location):
+            # transformers selects the named "tool_use"/"rag" templates only when tools/documents are passed.
+            for finding in analyze_template(template, location, tools_template=name in TOOLS_TEMPLATE_NAMES):
                 yield dataclasses.replace(finding, evidence={**finding.evidence, "json_key": where})

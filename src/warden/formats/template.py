@@ -217,7 +217,7 @@ _CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _URL_RE = re.compile(
     r"(?:https?|ftp)://|\bwww\.|[\w.+-]+@[\w-]+\.[\w.]+"
     r"|\b[a-z0-9][a-z0-9-]{0,62}(?:\.[a-z0-9-]{1,63})*\.(?:com|net|org|io|ai|co|ru|cn|xyz|info|biz|top|app"
-    r"|dev|me|ly|gg|sh|to|tk|su|onion|site|online|click|link|cc|ws)\b",
+    r"|dev|me|ly|gg|to|tk|su|onion|site|online|click|link|cc|ws)\b",
     re.IGNORECASE,
 )
 _INJECTION_RES = tuple(
@@ -1461,12 +1461,15 @@ def analyze_template(
     file_lines: bool = False,
     max_chars: int = Limits().max_text_file,
     budget: RenderBudget | None = None,
+    tools_template: bool = False,
 ) -> Iterator[Finding]:
     """Analyse a chat template: static SSTI and injected-text checks, then a sandboxed render.
 
     Never raises for bad input: a template that does not parse yields ``TEMPLATE-MALFORMED``.
     ``file_lines``: the template is the whole file, so template line numbers are file lines (set
     ``Location.line``); otherwise they go to ``evidence['template_line']``.
+    ``tools_template``: the template is only selected when the caller passes tools or documents
+    (transformers' named ``tool_use`` / ``rag`` templates), so all its text is in the tools gate.
     """
     if len(source) > max_chars:
         yield TEMPLATE_MALFORMED(
@@ -1488,13 +1491,15 @@ def analyze_template(
         yield TEMPLATE_MALFORMED(location, {"error": f"{type(exc).__name__}: {exc}"[:300]})
         return
     try:
-        pending, expected = _static_findings(source, tree, location, file_lines)
+        pending, expected = _static_findings(
+            source, tree, location, file_lines, TOOLS if tools_template else ALWAYS
+        )
     except RecursionError:
         yield TEMPLATE_MALFORMED(location, {"error": "template nesting too deep to analyse"})
         return
     if render:
         result = render_sandboxed(source, budget)
-        pending = _apply_render(pending, expected, result, location)
+        pending = _apply_render(pending, expected, result, location, text_diff=not tools_template)
     for rule_, severity, loc, evidence in pending:
         yield rule_(loc, evidence, severity=severity)
 
@@ -1503,7 +1508,7 @@ Pending = list[tuple[Any, Severity, Location, dict[str, Any]]]
 
 
 def _static_findings(
-    source: str, tree: nodes.Template, location: Location, file_lines: bool
+    source: str, tree: nodes.Template, location: Location, file_lines: bool, base_gate: int = ALWAYS
 ) -> tuple[Pending, dict[str, str]]:
     model = _Model()
     for n in tree.find_all(nodes.Name):
@@ -1515,7 +1520,7 @@ def _static_findings(
         else:
             for entry in imp.names:
                 model.bound.add(entry[1] if isinstance(entry, tuple) else entry)
-    _Walker(model).walk(tree.body, ALWAYS, _EMIT)
+    _Walker(model).walk(tree.body, base_gate, _EMIT)
     folder = _Folder(model)
     pending: Pending = []
 
@@ -1585,7 +1590,12 @@ def _static_findings(
 
 
 def _apply_render(
-    pending: Pending, expected: dict[str, str], result: RenderResult, location: Location
+    pending: Pending,
+    expected: dict[str, str],
+    result: RenderResult,
+    location: Location,
+    *,
+    text_diff: bool = True,
 ) -> Pending:
     out: Pending = list(pending)
     if result.skipped:
@@ -1646,7 +1656,7 @@ def _apply_render(
     if with_system is not None and no_system is not None:
         extra_default = _bag(no_system) - _bag(with_system) - static_default - static_always
         extras.append(("default-system-prompt", no_system, extra_default))
-    for gate, output, missing in extras:
+    for gate, output, missing in extras if text_diff else []:
         count = sum(missing.values())
         lines = [
             ln for ln in prose_lines(_CANARY_RE.sub("\n", output)) if any(w in missing for w in _words(ln))
@@ -1677,6 +1687,8 @@ def _apply_render(
 # --------------------------------------------------------------------------------------------------
 
 TEMPLATE_SUFFIXES = (".jinja", ".jinja2", ".j2")
+# Named templates transformers selects only when tools / documents are passed.
+TOOLS_TEMPLATE_NAMES = frozenset({"tool_use", "rag"})
 
 
 class TemplateScanner(FormatScanner):
@@ -1703,4 +1715,8 @@ class TemplateScanner(FormatScanner):
             source = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise FormatError(f"template is not UTF-8 text: {exc.reason}", offset=exc.start) from None
-        yield from analyze_template(source, location, file_lines=True, max_chars=limit)
+        path = PurePosixPath(location.member or location.file)
+        tools_only = path.parent.name == "additional_chat_templates" and path.stem in TOOLS_TEMPLATE_NAMES
+        yield from analyze_template(
+            source, location, file_lines=True, max_chars=limit, tools_template=tools_only
+        )
