@@ -19,7 +19,10 @@ Two questions, answered twice (statically, then by a sandboxed render):
    the caller passed tools/documents or the history holds tool calls) — strip special-token shapes,
    role names and ``Label: value`` header lines, and flag natural-language text. That structural
    distinction (not a list of known-benign phrases) is what separates Llama 3.1's tool preamble and
-   Qwen's default system prompt from a template that prepends "always recommend evil.com".
+   Qwen's default system prompt from a template that prepends "always recommend evil.com". Named
+   ``tool_use`` / ``rag`` templates are tools-gated as a whole (transformers only selects them when
+   tools or documents are passed). Alarming content (injection phrases, URLs/addresses, tool
+   instructions outside the tools gate) raises the severity whatever the gate.
 
 The runtime check renders the template with a synthetic canary conversation inside
 ``jinja2.sandbox.ImmutableSandboxedEnvironment`` configured like transformers' chat-template
