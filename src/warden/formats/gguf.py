@@ -19,8 +19,9 @@ written by ``GGUFWriter``, the reader trusts lengths and offsets. A string lengt
 the file or a tensor count of 2^62 gives ``IndexError: index 0 is out of bounds``; a truncated file
 ``ValueError: When changing to a larger dtype...``; a nested array *hangs* (killed after 5 s); a
 misaligned tensor offset and two tensors at the same offset load without complaint (llama.cpp refuses
-both). Errors carry no offset, and a duplicate key is a bare ``KeyError``. The ggml type table (block
-size, bytes per block) does come from the ``gguf`` package, so new types follow the library.
+both). Failures are bare ``IndexError``/``ValueError``/``KeyError`` from numpy slicing, with no offset
+and no reason a user could act on. The ggml type table (block size, bytes per block) does come from
+the ``gguf`` package, so new types follow the library.
 """
 
 from __future__ import annotations

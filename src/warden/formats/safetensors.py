@@ -402,7 +402,7 @@ class _Window(io.RawIOBase):
 
 def window(stream: BinaryIO, start: int, length: int) -> BinaryIO:
     """``length`` bytes of ``stream`` from ``start`` as a buffered, seekable binary stream."""
-    return io.BufferedReader(_Window(stream, start, length))  # type: ignore[return-value]
+    return io.BufferedReader(_Window(stream, start, length))
 
 
 def scan_trailing(
