@@ -92,8 +92,11 @@ def base_policy(updates: dict[str, Any] | None = None) -> Policy:
         node = data
         parts = dotted.split(".")
         for p in parts[:-1]:
-            node = node[p]
-        node[parts[-1]] = value
+            node = node[int(p)] if isinstance(node, list) else node[p]
+        if isinstance(node, list):
+            node[int(parts[-1])] = value
+        else:
+            node[parts[-1]] = value
     return parse_policy(data)
 
 

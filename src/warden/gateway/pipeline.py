@@ -236,6 +236,16 @@ def _add_usage(trace: Trace, usage: Any) -> None:
                 trace.usage[k] = trace.usage.get(k, 0) + usage[k]
 
 
+def charge_tokens(gw: Gateway, prep: Prepared, trace: Trace, response_chars: int) -> None:
+    """Count the request against the key's token window (the upstream's usage, else ~4 chars a token)."""
+    used = trace.usage.get("total_tokens")
+    if used is None:
+        prompt_chars = sum(len(m.text) for m in prep.ctx.messages)
+        used = (prompt_chars + response_chars) // 4 + 1
+        trace.usage["estimated_tokens"] = used
+    gw.limits.add_tokens(prep.principal, used)
+
+
 def _notice(d: ToolDecision) -> str:
     if d.action is Action.REQUIRE_APPROVAL and d.approval is not None:
         return f"{NOTICE} tool call {d.call.name} awaits human approval {d.approval.id}: {'; '.join(d.reasons)}. Retry after it is approved."
@@ -322,6 +332,7 @@ async def complete(gw: Gateway, prep: Prepared, trace: Trace) -> dict[str, Any]:
         ]
     tool_decisions = await commit_tools(gw, prep, tool_decisions, trace)
     trace.tool_decisions.extend(tool_decisions)
+    charge_tokens(gw, prep, trace, len(content or ""))
     return _assemble(gw, resp, message, content, out_decisions, tool_decisions, trace)
 
 

@@ -22,6 +22,7 @@ from warden.gateway.pipeline import (
     _add_usage,
     _during,
     _notice,
+    charge_tokens,
     commit_tools,
     decide_tools,
     warden_info,
@@ -159,6 +160,7 @@ async def _relay(
                 {"index": i, "id": d.call.id, "type": "function", "function": {"name": d.call.name, "arguments": d.call.arguments_json}}
                 for i, d in enumerate(allowed)]})  # fmt: skip
         final_reason = "tool_calls" if allowed else ("stop" if calls else finish or "stop")
+        charge_tokens(gw, prep, trace, len(hb.text))
         await finish_record(200, None)
         usage = {"usage": dict(trace.usage)} if trace.usage else {}
         yield chunk({}, final_reason, warden=warden_info(trace), **usage)

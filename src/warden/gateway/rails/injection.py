@@ -51,7 +51,7 @@ PATTERNS: list[tuple[str, float, re.Pattern[str]]] = [
     ("fake_role", 0.6, re.compile(r"(?m)^\s*(?:#+\s*)?(?:system|assistant)\s*(?:message|prompt)?\s*:")),
     (
         "reveal_prompt",
-        0.8,
+        1.0,
         re.compile(
             rf"\b(?:reveal|print|repeat|show|output|leak)\b{_W}\s+(?:your|the)\s+(?:system\s+prompt|instructions|initial\s+prompt)"
         ),
