@@ -79,9 +79,11 @@ def test_audit_many_on_local_ray(tmp_path: Path, capsys: pytest.CaptureFixture[s
         "--report-dir",
         str(tmp_path / "reports"),
     ]
-    assert main(args) == 1  # one model fails its audit
+    rc = main(args)
+    rows = sqlite3.connect(db).execute("SELECT model_ref, status, verdict, error FROM audits").fetchall()
+    assert rc == 1, (rows, capsys.readouterr())  # one model fails its audit
     capsys.readouterr()
-    verdicts = dict(sqlite3.connect(db).execute("SELECT model_ref, verdict FROM audits").fetchall())
+    verdicts = {ref: verdict for ref, _, verdict, _ in rows}
     assert {Path(k).name: v for k, v in verdicts.items()} == {"clean": "pass", "bad": "fail"}
     assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == sorted(
         [
