@@ -22,7 +22,7 @@ SCANNERS: tuple[tuple[str, str], ...] = (
     ("hdf5", "HDF5Scanner"),  # keras .h5
     ("onnx", "OnnxScanner"),
     ("pickle", "PickleScanner"),  # raw pickle, joblib, legacy torch (all pickles in the file)
-    ("template", "TemplateScanner"),  # *.jinja, chat_template.json
+    ("template", "TemplateScanner"),  # *.jinja, *.jinja2, *.j2 (chat_template.json is JSON: jsonconfig)
     ("jsonconfig", "JsonConfigScanner"),  # config.json (auto_map), tokenizer_config.json (chat_template)
     ("python", "PythonSourceScanner"),  # custom modeling code shipped with the model
 )

@@ -64,7 +64,9 @@ EXPECTED_FORMAT = {
     ".npy": {"numpy"},
     ".npz": {"zipfile"},
     ".onnx": {"onnx"},
-    ".json": {"jsonconfig", "template"},
+    ".json": {"jsonconfig"},
+    ".jinja": {"template"},
+    ".py": {"python"},
 }
 
 
