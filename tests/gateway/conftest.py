@@ -3,6 +3,7 @@ and an OpenAI-compatible stub upstream served by uvicorn on 127.0.0.1 (loopback 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.testclient import TestClient
 
 from warden.gateway.app import create_app
@@ -164,11 +167,6 @@ class ServerThread:
 def stub_upstream_app(state: dict[str, Any]) -> Any:
     """An OpenAI-compatible stub whose behaviour ``state['mode']`` selects: ok, slow, error500,
     broken_stream, bad_json, reject400."""
-    import asyncio
-
-    from fastapi import FastAPI, Request
-    from fastapi.responses import JSONResponse, Response, StreamingResponse
-
     app = FastAPI()
 
     @app.post("/v1/chat/completions")
