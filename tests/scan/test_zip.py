@@ -272,6 +272,7 @@ def test_truncated_zip_still_scans_local_members(tmp_path: Path, canary: Path) -
         f.rule_id == "ZIP-MALFORMED" and "end-of-central-directory" in f.evidence["error"] for f in findings
     )
     assert any(f.location.member == "archive/data.pkl" for f in findings)
+    assert "ZIP-HIDDEN-MEMBER" not in ids(findings)  # one ZIP-MALFORMED, not one finding per member
 
 
 def test_member_data_past_end_is_malformed(tmp_path: Path) -> None:

@@ -171,7 +171,7 @@ class TarScanner(FormatScanner):
         limits = ctx.limits
         reader = _CappedReader(stream)
         try:
-            tar = tarfile.open(fileobj=reader, mode="r:")  # type: ignore[call-overload]
+            tar = tarfile.open(fileobj=reader, mode="r:")
         except tarfile.TarError as exc:
             raise FormatError(f"not a readable tar archive: {exc}", offset=0) from None
         names: dict[str, int] = {}
@@ -186,7 +186,7 @@ class TarScanner(FormatScanner):
             count += 1
             if count > limits.max_members:
                 raise LimitExceeded(f"more than max_members={limits.max_members} members", offset=info.offset)
-            tar.members.clear()  # tarfile keeps every TarInfo; we do not need them
+            tar.members.clear()  # type: ignore[attr-defined]  # tarfile keeps every TarInfo; we do not
             name = _text(info.name)
             loc = location.child(name)
             ev: dict[str, Any] = {"header_offset": info.offset}

@@ -386,18 +386,17 @@ class _Layout:
         self.archive_problems: list[str] = []
         self.regions: list[tuple[int, int]] = []  # bytes that belong to end records / central directory
         self.cd_offset: int | None = None
+        self.has_central = True  # False: every member is local-only; one ZIP-MALFORMED says so
 
     # -- end of central directory -------------------------------------------------------------
 
     def parse(self) -> None:
         eocd = self._find_eocd()
         if eocd is None:
-            self.findings.append(
-                ZIP_MALFORMED(
-                    self.location, {"error": "no end-of-central-directory record; walked local headers"}
-                )
-            )
+            self.has_central = False
             self._walk_locals([0], limit=self.src.size)
+            error = "no end-of-central-directory record (truncated?); members found by walking local headers"
+            self.findings.append(ZIP_MALFORMED(self.location, {"error": error, "members": len(self.members)}))
         else:
             cd_offset, cd_size, count = eocd
             self._parse_central(cd_offset, cd_size, count)
@@ -765,7 +764,7 @@ class _Layout:
 
 @dataclass
 class _Extracted:
-    stream: IO[bytes]
+    stream: Any  # a SubStream window or a spooled temp file: read/seek/tell
     length: int
     findings: list[Finding]
     owned: bool  # close the stream when done (a spooled temp file)
@@ -836,7 +835,7 @@ class ZipScanner(FormatScanner):
         members = layout.members
         if layout.archive_problems:
             yield ZIP_INCONSISTENT_HEADERS(location, {"problems": layout.archive_problems})
-        yield from self._structure(members, location)
+        yield from self._structure(members, location, layout.has_central)
         keras = _is_keras(members)
         yield from _torch_layout(members, location)
         total = 0
@@ -851,12 +850,12 @@ class ZipScanner(FormatScanner):
 
     # -- names, flags, headers ----------------------------------------------------------------
 
-    def _structure(self, members: list[_Member], location: Location) -> Iterator[Finding]:
+    def _structure(self, members: list[_Member], location: Location, has_central: bool) -> Iterator[Finding]:
         seen: dict[str, int] = {}
         for m in members:
             loc = location.child(m.name)
             ev: dict[str, Any] = {"header_offset": m.header_offset}
-            if not m.in_central:
+            if not m.in_central and has_central:
                 yield ZIP_HIDDEN_MEMBER(
                     loc, {**ev, "name": m.name, "method": m.method, "compressed_size": m.csize}
                 )
@@ -947,7 +946,7 @@ class ZipScanner(FormatScanner):
             if m.is_dir and extracted.length == 0:
                 return
             extracted.stream.seek(0)
-            yield from ctx.nested(extracted.stream, extracted.length, loc, m.name)  # type: ignore[arg-type]
+            yield from ctx.nested(extracted.stream, extracted.length, loc, m.name)
         finally:
             if extracted.owned:
                 extracted.stream.close()
