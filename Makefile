@@ -19,8 +19,12 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 demo: venv
-	$(BIN)/python -m tests.samples.build_demo demo-out/suspicious-model
+	@rm -rf demo-out && $(BIN)/python -m tests.samples.build_demo demo-out
+	@echo "== warden scan: a model that mixes benign files with generated malicious ones"
 	$(BIN)/warden scan demo-out/suspicious-model --fail-on never
+	@echo "== warden scan: the same model without the attacks"
+	$(BIN)/warden scan demo-out/clean-model
+	@test ! -e demo-out/CANARY-EXECUTED && echo "canary intact: nothing Warden scanned was executed"
 
 test: venv
 	$(BIN)/python -m pytest -q

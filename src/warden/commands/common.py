@@ -67,7 +67,10 @@ def emit_report(report: Report, fmt: OutputFormat, output: Path | None, quiet: b
         return
     if fmt is OutputFormat.table:
         if not quiet:
-            renderer.print(report, Console())  # type: ignore[attr-defined]
+            console = Console()
+            if not console.is_terminal:  # piped or CI: a readable width rather than rich's 80 columns
+                console = Console(width=160)
+            renderer.print(report, console)  # type: ignore[attr-defined]
         return
     sys.stdout.write(renderer.render(report))
     if not renderer.render(report).endswith("\n"):

@@ -33,7 +33,9 @@ class TableRenderer(Renderer):
         for name, stage in report.stages.items():
             extra = f" — {stage.reason}" if stage.reason else ""
             console.print(f"stage {name}: {stage.status.value}{extra}", highlight=False)
-        findings = report.sorted_findings()
+        everything = report.sorted_findings()
+        findings = [f for f in everything if f.severity is not Severity.INFO]
+        hidden = len(everything) - len(findings)
         if findings:
             table = Table(title=f"{len(findings)} finding(s)", show_lines=False, expand=False)
             table.add_column("severity")
@@ -47,11 +49,13 @@ class TableRenderer(Renderer):
                     f.rule_id,
                     f.location.display(),
                     f.title,
-                    evidence_summary(f.evidence),
+                    evidence_summary(f.evidence, limit=110),
                 )
             console.print(table)
         else:
-            console.print("[green]no findings[/]")
+            console.print("[green]no findings at low severity or above[/]")
+        if hidden:
+            console.print(f"[dim]{hidden} info-level note(s) not shown (see --format json or markdown)[/]")
         if report.metrics:
             mt = Table(title="metrics")
             mt.add_column("metric")
