@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -43,7 +44,15 @@ LIMITS = Limits(
     max_members=500, max_member_size=4 << 20, max_total_uncompressed=16 << 20, max_json_header=1 << 20
 )
 _INTERESTING = [0, 1, 0x7F, 0x80, 0xFF, 0xFFFF, 0x7FFFFFFF, 0xFFFFFFFF]
-_CANARY = Path("/nonexistent-warden-fuzz/CANARY")  # payloads are never run; the path just fills them
+# Hypothesis cannot use the function-scoped ``canary`` fixture: the seeds' payloads point at this
+# path instead, and the module-scoped fixture below fails if any of them ever ran.
+_CANARY = Path(tempfile.mkdtemp(prefix="warden-fuzz-")) / "CANARY-EXECUTED"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _payloads_never_ran() -> Iterator[None]:
+    yield
+    assert not _CANARY.exists(), f"a scanned payload was executed: {_CANARY} was created"
 
 
 @st.composite
