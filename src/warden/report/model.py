@@ -274,7 +274,11 @@ def _jsonable(value: Any) -> Any:
         return value[:64].hex() + ("…" if len(value) > 64 else "")
     if isinstance(value, enum.Enum):
         return value.value
-    if isinstance(value, (str, int, float, bool)) or value is None:
+    if isinstance(value, str):
+        # untrusted strings may carry lone surrogates (from bytes decoded with surrogateescape):
+        # they cannot be encoded as UTF-8 JSON, so replace them at the contract level
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, (int, float, bool)) or value is None:
         if isinstance(value, float) and value != value:  # NaN is not valid JSON
             return None
         return value

@@ -67,6 +67,12 @@ EXPECTED_FORMAT = {
     ".json": {"jsonconfig"},
     ".jinja": {"template"},
     ".py": {"python"},
+    ".keras": {"zipfile"},
+    ".h5": {"hdf5"},
+    ".hdf5": {"hdf5"},
+    ".pt": {"zipfile", "pickle", "tar"},
+    ".pth": {"zipfile", "pickle", "tar"},
+    ".ckpt": {"zipfile", "pickle", "tar"},
 }
 
 
