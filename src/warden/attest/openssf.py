@@ -4,11 +4,12 @@ so the standard ``model_signing verify key`` accepts the model without Warden.""
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 
 from warden.errors import WardenError
 
 
-def _lib():  # type: ignore[no-untyped-def]
+def _lib() -> ModuleType:
     try:
         import model_signing
     except ImportError as exc:

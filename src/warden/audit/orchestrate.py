@@ -131,4 +131,5 @@ def _eval(model: Path, base: str | None, backend: str, policy: Policy, options: 
     if policy.eval.limit:
         kwargs["limit"] = policy.eval.limit
     kwargs.setdefault("seed", policy.eval.seed)
-    return run_eval(str(model), backend=backend, base=base, **kwargs)
+    report: Report = run_eval(str(model), backend=backend, base=base, **kwargs)
+    return report

@@ -34,7 +34,7 @@ def byte_progress(quiet: bool) -> Iterator[ProgressFn | None]:
         console=console,
         transient=True,
     ) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def update(desc: str, advance: int, total: int) -> None:
             if desc not in tasks:
