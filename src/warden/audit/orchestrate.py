@@ -119,7 +119,8 @@ def _run_stage(report: Report, stage: str, fn: Callable[[], Report]) -> None:
 def _forensics(model: Path, base: str | None) -> Report:
     from warden.forensics import run_forensics
 
-    return run_forensics(str(model), base=base)
+    report: Report = run_forensics(str(model), base=base)
+    return report
 
 
 def _eval(model: Path, base: str | None, backend: str, policy: Policy, options: dict[str, Any]) -> Report:

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.progress import (
     BarColumn,
+    TaskID,
     DownloadColumn,
     Progress,
     TextColumn,
