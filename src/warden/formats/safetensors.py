@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import struct
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -73,7 +74,9 @@ DTYPE_BITS: Mapping[str, int] = {
     "U64": 64,
 }
 _TENSOR_FIELDS = frozenset({"dtype", "shape", "data_offsets"})
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
 _MAX_INT_DIGITS = 24  # a u64 has 20 digits; longer integer literals are refused before int() runs
+_INT_HOOK_NEEDED = re.compile(rf"-0|[0-9]{{{_MAX_INT_DIGITS + 1}}}")
 
 MALFORMED = rule(
     "SAFETENSORS-MALFORMED",
@@ -170,15 +173,22 @@ def _check_str(s: str) -> None:
 
 
 def _object_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"duplicate key {_q(key)} (readers disagree on which copy wins)")
+            seen.add(key)
+    return out
+
+
+def _object_pairs_surrogates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key {_q(key)} (readers disagree on which copy wins)")
         _check_str(key)
         if isinstance(value, str):
             _check_str(value)
-        out[key] = value
-    return out
+    return _object_pairs(pairs)
 
 
 def _parse_constant(name: str) -> Any:
@@ -202,8 +212,12 @@ def _read_exact(stream: BinaryIO, n: int, offset: int) -> bytes:
     return data
 
 
-def _uint(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _U64_MAX
+def _uints(values: list[Any]) -> bool:
+    """All non-negative 64-bit integers (``type is int`` also keeps JSON booleans out)."""
+    for v in values:
+        if type(v) is not int or v < 0 or v > _U64_MAX:
+            return False
+    return True
 
 
 def _json_type(value: Any) -> str:
@@ -249,10 +263,12 @@ def parse_safetensors_header(stream: BinaryIO, size: int, limits: Limits | None 
     except UnicodeDecodeError as exc:
         raise FormatError(f"header is not valid UTF-8: {exc.reason}", offset=8 + exc.start) from None
     del raw
+    # Only a \uD800-\uDFFF escape can smuggle a lone surrogate past the strict UTF-8 decode.
+    hook = _object_pairs_surrogates if _SURROGATE_ESCAPE.search(text) else _object_pairs
+    # Only "-0" and very long digit runs need the (slow, per-integer) hook.
+    parse_int = _parse_int if _INT_HOOK_NEEDED.search(text) else None
     try:
-        header = json.loads(
-            text, object_pairs_hook=_object_pairs, parse_constant=_parse_constant, parse_int=_parse_int
-        )
+        header = json.loads(text, object_pairs_hook=hook, parse_constant=_parse_constant, parse_int=parse_int)
     except json.JSONDecodeError as exc:
         where = 8 + len(text[: exc.pos].encode("utf-8"))
         raise FormatError(
@@ -321,51 +337,44 @@ def parse_safetensors_header(stream: BinaryIO, size: int, limits: Limits | None 
 
 
 def _tensor(name: str, entry: Any, data_start: int) -> SafetensorsTensor:
-    where = f"tensor {_q(name)}"
-    if not isinstance(entry, dict):
-        raise FormatError(f"{where}: entry must be an object, found {_json_type(entry)}", offset=8)
-    keys = set(entry)
-    if keys != _TENSOR_FIELDS:
+    def bad(problem: str) -> FormatError:  # built only on failure: headers hold 100k+ entries
+        return FormatError(f"tensor {_q(name)}: {problem}", offset=8)
+
+    if type(entry) is not dict:
+        raise bad(f"entry must be an object, found {_json_type(entry)}")
+    if len(entry) != 3 or entry.keys() != _TENSOR_FIELDS:
+        keys = set(entry)
         missing, extra = sorted(_TENSOR_FIELDS - keys), sorted(keys - _TENSOR_FIELDS)
         parts = ([f"missing {', '.join(missing)}"] if missing else []) + (
             [f"unexpected field {', '.join(_q(k, 40) for k in extra[:5])}"] if extra else []
         )
-        raise FormatError(f"{where}: {'; '.join(parts)}", offset=8)
+        raise bad("; ".join(parts))
     dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
-    if not isinstance(dtype, str) or dtype not in DTYPE_BITS:
-        raise FormatError(f"{where}: unknown dtype {dtype!r:.40}", offset=8)
-    if not isinstance(shape, list) or not all(_uint(d) for d in shape):
-        raise FormatError(
-            f"{where}: shape must be a list of non-negative 64-bit integers, found {shape!r:.80}", offset=8
-        )
-    if not isinstance(offsets, list) or len(offsets) != 2 or not all(_uint(o) for o in offsets):
-        raise FormatError(
-            f"{where}: data_offsets must be two non-negative 64-bit integers, found {offsets!r:.80}", offset=8
-        )
+    bits = DTYPE_BITS.get(dtype) if type(dtype) is str else None
+    if bits is None:
+        raise bad(f"unknown dtype {dtype!r:.40}")
+    if type(shape) is not list or not _uints(shape):
+        raise bad(f"shape must be a list of non-negative 64-bit integers, found {shape!r:.80}")
+    if type(offsets) is not list or len(offsets) != 2 or not _uints(offsets):
+        raise bad(f"data_offsets must be two non-negative 64-bit integers, found {offsets!r:.80}")
     begin, end = offsets
     if end < begin:
-        raise FormatError(f"{where}: data_offsets end {end} is before begin {begin}", offset=8)
+        raise bad(f"data_offsets end {end} is before begin {begin}")
     numel = 1
     for d in shape:  # checked in order, as the crate's try_fold(checked_mul) does
         numel *= d
         if numel > _U64_MAX:
-            raise FormatError(f"{where}: element count of shape {shape!r:.80} overflows 64 bits", offset=8)
-    nbits = numel * DTYPE_BITS[dtype]
+            raise bad(f"element count of shape {shape!r:.80} overflows 64 bits")
+    nbits = numel * bits
     if nbits > _U64_MAX:
-        raise FormatError(f"{where}: size of shape {shape!r:.80} in {dtype} overflows 64 bits", offset=8)
+        raise bad(f"size of shape {shape!r:.80} in {dtype} overflows 64 bits")
     if nbits % 8:
-        raise FormatError(
-            f"{where}: {numel} elements of {dtype} do not fill a whole number of bytes", offset=8
+        raise bad(f"{numel} elements of {dtype} do not fill a whole number of bytes")
+    if end - begin != nbits >> 3:
+        raise bad(
+            f"{dtype} {shape!r:.80} needs {nbits >> 3} bytes but data_offsets [{begin}, {end}] span {end - begin}"
         )
-    if end - begin != nbits // 8:
-        raise FormatError(
-            f"{where}: {dtype} {list(shape)!r:.80} needs {nbits // 8} bytes but data_offsets [{begin}, {end}] span "
-            f"{end - begin}",
-            offset=8,
-        )
-    return SafetensorsTensor(
-        name=name, dtype=dtype, shape=tuple(shape), start=data_start + begin, end=data_start + end
-    )
+    return SafetensorsTensor(name, dtype, tuple(shape), data_start + begin, data_start + end)
 
 
 class _Window(io.RawIOBase):
