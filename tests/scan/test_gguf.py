@@ -13,8 +13,8 @@ from typing import Any
 import gguf
 import numpy as np
 import pytest
-from tests.samples import tensors as S
 
+from tests.samples import tensors as S
 from warden.errors import FormatError, LimitExceeded
 from warden.formats.gguf import (
     DUPLICATE_KEY,

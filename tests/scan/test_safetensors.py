@@ -11,8 +11,8 @@ from typing import Any, BinaryIO
 
 import pytest
 import safetensors
-from tests.samples import tensors as S
 
+from tests.samples import tensors as S
 from warden.errors import FormatError, LimitExceeded
 from warden.formats.gguf import GGUFScanner
 from warden.formats.interface import FormatScanner, Limits, ScanContext
