@@ -9,9 +9,11 @@ the parsers agree with the reference libraries: what we accept cleanly, they loa
 
 from __future__ import annotations
 
+import atexit
 import functools
 import io
 import json
+import shutil
 import struct
 import tempfile
 import time
@@ -70,7 +72,9 @@ STRICTER = ("duplicate key", "unexpected field", "must start with '{'")
 
 @functools.cache
 def _workdir() -> Path:
-    return Path(tempfile.mkdtemp(prefix="warden-fuzz-"))
+    path = Path(tempfile.mkdtemp(prefix="warden-fuzz-"))
+    atexit.register(shutil.rmtree, path, True)
+    return path
 
 
 @functools.cache
