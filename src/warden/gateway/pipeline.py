@@ -9,6 +9,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 from warden.gateway.canonical import canonical_json, digest
@@ -16,6 +17,7 @@ from warden.gateway.core import Gateway
 from warden.gateway.errors import ApprovalRequired, ContentBlocked, InvalidRequest, NotFound, PermissionDenied
 from warden.gateway.keys import Principal
 from warden.gateway.openai_schema import ChatRequest
+from warden.gateway.policy import Policy
 from warden.gateway.rails import runner
 from warden.gateway.rails.interface import Action, Decision, Message, RailContext, Span
 from warden.gateway.tools.approvals import APPROVED, DENIED
@@ -25,13 +27,19 @@ from warden.gateway.trace import Trace
 NOTICE = "[warden]"
 
 
-@dataclass(frozen=True)
+@dataclass
 class Prepared:
     principal: Principal
     task: str | None
     body: dict[str, Any]  # what goes upstream (redacted messages, allowed tools)
     ctx: RailContext
-    sources: Sources
+    request: ChatRequest
+    policy: Policy
+
+    @cached_property
+    def sources(self) -> Sources:
+        """Trusted vs untrusted text, built only when the model actually calls a tool."""
+        return Sources.of(self.ctx.messages, self.policy, _previous_calls(self.request))
 
 
 def _messages(req: ChatRequest) -> tuple[Message, ...]:
@@ -135,7 +143,7 @@ async def prepare(
     else:
         body.pop("tool_choice", None)
     body["stream"] = req.stream
-    return Prepared(principal, task, body, ctx, Sources.of(messages, policy, _previous_calls(req)))
+    return Prepared(principal, task, body, ctx, req, policy)
 
 
 async def _enforce_input(gw: Gateway, principal: Principal, decisions: list[Decision], trace: Trace) -> None:

@@ -8,6 +8,7 @@ it never runs the code. Issues at or above ``min_severity`` (default MEDIUM) fir
 from __future__ import annotations
 
 import ast
+import hashlib
 import io
 import re
 import threading
@@ -53,8 +54,21 @@ class _Bandit:
 
         self._mgr = manager.BanditManager(config.BanditConfig(), "file", quiet=True)
         self._lock = threading.Lock()
+        self._cache: dict[str, list[dict[str, Any]]] = {}  # streaming re-checks the same closed blocks
 
     def issues(self, code: str) -> list[dict[str, Any]]:
+        key = hashlib.sha256(code.encode("utf-8")).hexdigest()
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        found = self._scan(code)
+        with self._lock:
+            self._cache[key] = found
+            if len(self._cache) > 1024:
+                self._cache.pop(next(iter(self._cache)))
+        return found
+
+    def _scan(self, code: str) -> list[dict[str, Any]]:
         with self._lock:
             self._mgr.results = []
             self._mgr.scores = []
@@ -98,6 +112,9 @@ class InsecureCodeRail(Rail):
 
     def warm_up(self) -> None:
         bandit()
+
+    def inline(self, stage: str, text: str) -> bool:
+        return "```" not in text  # no fenced code: nothing to scan, no worker thread needed
 
     def detect_output(self, text: str, ctx: RailContext) -> Detection | None:
         found = []

@@ -138,6 +138,12 @@ class Rail(ABC):
             return await asyncio.to_thread(self.detect_output, text, ctx)
         return self.detect_output(text, ctx)
 
+    def inline(self, stage: str, text: str) -> bool:
+        """True when the check is cheap enough to run inline on the event loop for this input."""
+        own = type(self).adetect_input if stage == "input" else type(self).adetect_output
+        default = Rail.adetect_input if stage == "input" else Rail.adetect_output
+        return not self.slow and own is default
+
     def warm_up(self) -> None:  # noqa: B027 - optional hook: load models at start, not on the first request
         """Load whatever the rail needs (models) so the first request does not pay for it."""
 

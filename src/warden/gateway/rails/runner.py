@@ -56,24 +56,37 @@ def _error(active: ActiveRail, exc: BaseException) -> Decision:
     )  # fmt: skip
 
 
+async def _run(rails: Sequence[ActiveRail], stage: str, text: str, ctx: RailContext) -> list[Decision]:
+    """Cheap rails run inline (a task per regex check costs more than the check); slow or remote ones run
+    concurrently with each other (worker threads / network)."""
+    out: list[Decision | None] = [None] * len(rails)
+    waiting = []
+    for i, r in enumerate(rails):
+        if r.rail.inline(stage, text):
+            try:
+                det = r.rail.detect_input(ctx) if stage == "input" else r.rail.detect_output(text, ctx)
+                out[i] = _decide(r, det)
+            except Exception as exc:  # noqa: BLE001 - a failing rail decides per its on_error
+                out[i] = _error(r, exc)
+        else:
+            waiting.append(i)
+    if waiting:
+        coros = [
+            rails[i].rail.adetect_input(ctx) if stage == "input" else rails[i].rail.adetect_output(text, ctx)
+            for i in waiting
+        ]
+        results = await asyncio.gather(*coros, return_exceptions=True)
+        for i, res in zip(waiting, results, strict=True):
+            out[i] = _error(rails[i], res) if isinstance(res, BaseException) else _decide(rails[i], res)
+    return [d for d in out if d is not None]
+
+
 async def run_input(rails: Sequence[ActiveRail], ctx: RailContext) -> list[Decision]:
-    if not rails:
-        return []
-    results = await asyncio.gather(*(r.rail.adetect_input(ctx) for r in rails), return_exceptions=True)
-    return [
-        _error(r, res) if isinstance(res, BaseException) else _decide(r, res)
-        for r, res in zip(rails, results, strict=True)
-    ]
+    return await _run(rails, "input", "", ctx)
 
 
 async def run_output(rails: Sequence[ActiveRail], text: str, ctx: RailContext) -> list[Decision]:
-    if not rails:
-        return []
-    results = await asyncio.gather(*(r.rail.adetect_output(text, ctx) for r in rails), return_exceptions=True)
-    return [
-        _error(r, res) if isinstance(res, BaseException) else _decide(r, res)
-        for r, res in zip(rails, results, strict=True)
-    ]
+    return await _run(rails, "output", text, ctx)
 
 
 def redact(text: str, spans: Sequence[Span]) -> str:

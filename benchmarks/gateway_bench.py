@@ -1,0 +1,297 @@
+"""Gateway overhead benchmark (not a test): direct vs through Warden, on loopback only.
+
+    .venv/bin/python benchmarks/gateway_bench.py [--quick] [--json] [--no-classifier]
+
+A fast stub OpenAI-compatible upstream (raw ASGI, fixed answer) and the gateway (`warden serve`) run as
+separate processes on 127.0.0.1; an asyncio httpx client sends a bounded number of requests at 1, 50 and
+200 concurrent clients, each request with a unique prompt (so no cache helps). Reported: p50/p99
+latency direct and through the gateway, the added p50/p99, throughput, and the gateway's own measured
+overhead (its ``warden_overhead_seconds`` histogram: total minus upstream time, per request).
+
+Configurations: rule rails (the default policy without the embedding classifier) and with the classifier
+(MiniLM, one thread, run *during* the upstream call). Everything stops by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+KEY = "wk-demo-user-INSECURE-change-me"
+ANSWER = json.dumps({
+    "id": "chatcmpl-stub", "object": "chat.completion", "created": 0, "model": "stub",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "The capital of France is Paris."}, "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 12, "completion_tokens": 8, "total_tokens": 20},
+}).encode()  # fmt: skip
+
+
+async def stub_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        while True:
+            msg = await receive()
+            if msg["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif msg["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    more = True
+    while more:
+        msg = await receive()
+        more = msg.get("more_body", False)
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]}
+    )
+    await send({"type": "http.response.body", "body": ANSWER})
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(
+                f"process exited: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}"
+            )
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def policy_file(tmp: Path, classifier: bool) -> Path:
+    import yaml
+
+    from warden.gateway.policy import default_policy_path, load_policy
+
+    data = load_policy(default_policy_path()).model_dump(mode="json", by_alias=True, exclude_none=True)
+    if not classifier:
+        data["rails"]["input"] = [r for r in data["rails"]["input"] if r["type"] != "injection_classifier"]
+    data["audit"]["url"] = str(tmp / f"audit-{int(classifier)}.db")
+    data["server"].update(max_concurrency=512, max_queue=4096, queue_timeout_s=60)
+    for key in data["keys"]:
+        key.pop("requests_per_minute", None)
+        key.pop("tokens_per_window", None)
+    path = tmp / f"policy-{int(classifier)}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+async def load(url: str, concurrency: int, total: int, headers: dict[str, str]) -> dict[str, float]:
+    lat: list[float] = []
+    errors = 0
+    counter = iter(range(total))
+    async with httpx.AsyncClient(
+        timeout=60, limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    ) as client:
+
+        async def worker() -> None:
+            nonlocal errors
+            for i in counter:
+                body = {
+                    "model": "warden-demo",
+                    "messages": [{"role": "user", "content": f"Request {i}: what is the capital of France?"}],
+                }
+                t0 = time.perf_counter()
+                r = await client.post(url, json=body, headers=headers)
+                lat.append(time.perf_counter() - t0)
+                errors += r.status_code != 200
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        wall = time.perf_counter() - t0
+    lat.sort()
+    return {"n": total, "errors": errors, "p50_ms": 1000 * lat[len(lat) // 2], "p99_ms": 1000 * lat[min(len(lat) - 1, int(0.99 * len(lat)))],
+            "rps": total / wall}  # fmt: skip
+
+
+def overhead_from_metrics(text: str) -> dict[str, float]:
+    """p50/p99 of warden_overhead_seconds from its cumulative histogram buckets (upper bounds)."""
+    buckets = []
+    for line in text.splitlines():
+        if line.startswith("warden_overhead_seconds_bucket"):
+            le = line.split('le="')[1].split('"')[0]
+            buckets.append((float("inf") if le == "+Inf" else float(le), float(line.rsplit(" ", 1)[1])))
+    total = buckets[-1][1] if buckets else 0
+    out = {}
+    for q in (0.5, 0.99):
+        out[f"overhead_p{int(q * 100)}_ms_le"] = next(
+            (1000 * b for b, c in buckets if c >= q * total), float("nan")
+        )
+    return out
+
+
+def run(quick: bool, with_classifier: bool) -> list[dict[str, Any]]:
+    plan = [(1, 100 if quick else 300), (50, 500 if quick else 1500), (200, 800 if quick else 2000)]
+    tmp = Path(tempfile.mkdtemp(prefix="warden-bench-"))
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    stub_port = free_port()
+    stub = subprocess.Popen(
+        [sys.executable, __file__, "--stub", str(stub_port)], stderr=subprocess.PIPE, env=env
+    )
+    results = []
+    try:
+        wait_up(f"http://127.0.0.1:{stub_port}/", stub)
+        direct = {
+            c: asyncio.run(load(f"http://127.0.0.1:{stub_port}/v1/chat/completions", c, n, {}))
+            for c, n in plan
+        }
+        configs = [("rule rails", False)] + ([("rule rails + classifier", True)] if with_classifier else [])
+        for name, clf in configs:
+            port = free_port()
+            gw = subprocess.Popen([sys.executable, "-m", "warden.cli", "serve", "--policy", str(policy_file(tmp, clf)), "--upstream",
+                                   f"http://127.0.0.1:{stub_port}/v1", "--port", str(port), "--log-level", "warning"], stderr=subprocess.PIPE, env=env)  # fmt: skip
+            try:
+                wait_up(f"http://127.0.0.1:{port}/healthz", gw)
+                for c, n in plan:
+                    if clf and c > 1:
+                        n = max(
+                            c, n // 5
+                        )  # the classifier is ~tens of ms per request on one thread: fewer requests
+                    before = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+                    via = asyncio.run(
+                        load(
+                            f"http://127.0.0.1:{port}/v1/chat/completions",
+                            c,
+                            n,
+                            {"Authorization": f"Bearer {KEY}"},
+                        )
+                    )
+                    after = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+                    del (
+                        before
+                    )  # the histogram is cumulative; each concurrency level runs on a fresh count below
+                    d = direct[c]
+                    results.append({"config": name, "concurrency": c, "direct": d, "warden": via,
+                                    "added_p50_ms": via["p50_ms"] - d["p50_ms"], "added_p99_ms": via["p99_ms"] - d["p99_ms"],
+                                    **overhead_from_metrics(after)})  # fmt: skip
+            finally:
+                gw.send_signal(signal.SIGTERM)
+                gw.wait(timeout=60)
+    finally:
+        stub.send_signal(signal.SIGTERM)
+        stub.wait(timeout=30)
+    return results
+
+
+def inprocess(n: int = 400, classifier: bool = False) -> dict[str, float]:
+    """The gateway's own cost per request with no network: the ASGI app driven by httpx's ASGI transport,
+    an instant in-process backend, one request at a time. Reports wall and CPU (process) time."""
+    from warden.gateway.app import create_app
+    from warden.gateway.backends.interface import Backend
+    from warden.gateway.server import build_gateway
+
+    class Instant(Backend):
+        async def complete(self, body: dict[str, Any]) -> dict[str, Any]:
+            return json.loads(ANSWER)
+
+        async def stream(self, body: dict[str, Any]) -> Any:  # pragma: no cover - not used here
+            yield json.loads(ANSWER)
+
+    from warden.gateway.policy import load_policy
+
+    tmp = Path(tempfile.mkdtemp(prefix="warden-bench-"))
+    gw = build_gateway(
+        load_policy(policy_file(tmp, classifier)), backend=Instant(), audit_url=str(tmp / "inproc.db")
+    )
+
+    async def go() -> dict[str, float]:
+        await gw.start()
+        inner = create_app(gw, manage_lifecycle=False)
+        wall, cpu, server = [], [], []
+
+        async def app(scope: Any, receive: Any, send: Any) -> None:  # times the gateway alone, not the client
+            t0 = time.perf_counter()
+            await inner(scope, receive, send)
+            server.append(time.perf_counter() - t0)
+
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as client:
+            for i in range(n + 20):
+                body = {
+                    "model": "warden-demo",
+                    "messages": [{"role": "user", "content": f"Request {i}: what is the capital of France?"}],
+                }
+                t0, c0 = time.perf_counter(), time.process_time()
+                r = await client.post(
+                    "/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {KEY}"}
+                )
+                if i >= 20:  # warm-up excluded
+                    wall.append(time.perf_counter() - t0)
+                    cpu.append(time.process_time() - c0)
+                assert r.status_code == 200, r.text
+        await gw.stop()
+        wall.sort()
+        cpu.sort()
+        srv = sorted(server[20:])
+        return {
+            "n": n,
+            "gateway_p50_ms": 1000 * srv[n // 2],
+            "gateway_p99_ms": 1000 * srv[int(0.99 * n)],
+            "wall_p50_ms": 1000 * wall[n // 2],
+            "wall_p99_ms": 1000 * wall[int(0.99 * n)],
+            "cpu_p50_ms": 1000 * cpu[n // 2],
+        }
+
+    return asyncio.run(go())
+
+
+def main(argv: list[str]) -> int:
+    if "--stub" in argv:
+        import uvicorn
+
+        uvicorn.run(
+            stub_app,
+            host="127.0.0.1",
+            port=int(argv[argv.index("--stub") + 1]),
+            log_level="warning",
+            access_log=False,
+        )
+        return 0
+    clf = "--no-classifier" not in argv
+    quick = "--quick" in argv
+    inproc = {"rule rails": inprocess(200 if quick else 1000)}
+    if clf:
+        inproc["rule rails + classifier"] = inprocess(50 if quick else 200, classifier=True)
+    results = [] if "--inprocess-only" in argv else run(quick=quick, with_classifier=clf)
+    if "--json" in argv:
+        print(json.dumps({"inprocess": inproc, "http": results}, indent=2))
+        return 0
+    print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}")
+    print("in-process (ASGI, instant backend, sequential):")
+    for name, r in inproc.items():
+        print(
+            f"  {name:26} gateway p50 {r['gateway_p50_ms']:.2f} ms, p99 {r['gateway_p99_ms']:.2f} ms"
+            f" | with the in-process client: wall p50 {r['wall_p50_ms']:.2f} ms, p99 {r['wall_p99_ms']:.2f} ms,"
+            f" CPU p50 {r['cpu_p50_ms']:.2f} ms (n={r['n']})"
+        )
+    print("over HTTP on loopback (stub upstream, gateway and client in separate processes):")
+    print(
+        f"{'config':26} {'clients':>7} {'direct p50/p99 ms':>19} {'warden p50/p99 ms':>19} {'added p50/p99 ms':>18} {'rps direct/warden':>18} {'gw overhead p50/p99 ≤ms':>24}"
+    )
+    for r in results:
+        d, w = r["direct"], r["warden"]
+        print(f"{r['config']:26} {r['concurrency']:>7} {d['p50_ms']:>9.2f}/{d['p99_ms']:<9.2f} {w['p50_ms']:>9.2f}/{w['p99_ms']:<9.2f} "
+              f"{r['added_p50_ms']:>8.2f}/{r['added_p99_ms']:<9.2f} {d['rps']:>8.0f}/{w['rps']:<9.0f} "
+              f"{r['overhead_p50_ms_le']:>10.1f}/{r['overhead_p99_ms_le']:<10.1f}" + (f"  errors={w['errors']}" if w["errors"] else ""))  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
