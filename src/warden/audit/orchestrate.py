@@ -21,12 +21,12 @@ Log = Callable[[str], None]
 
 
 def _merge(into: Report, part: Report, stage: str) -> None:
+    """Fold a stage's own report into the audit report, under the audit's stage name (the eval
+    stage calls itself "behavior" in its own reports; the audit and policy call it "eval")."""
     into.findings.extend(part.findings)
     into.metrics.update(part.metrics)
-    for name, st in part.stages.items():
-        into.stages[name] = st
-    if stage not in part.stages:
-        into.stages[stage] = StageResult(stage, StageStatus.RAN)
+    own = part.stages.get(stage) or next(iter(part.stages.values()), None)
+    into.stages[stage] = StageResult(stage, own.status, own.reason) if own else StageResult(stage, StageStatus.RAN)
     for key, value in part.data.items():
         into.data[key] = value
 

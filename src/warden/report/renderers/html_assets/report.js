@@ -100,8 +100,8 @@
     const rows = [];
     const baseMetrics = beh.base_metrics || {};
     for (const [name, m] of Object.entries(doc.metrics || {})) {
-      if (!/rate/.test(name) || !num(m.value) || name.startsWith("base.")) continue;
-      const b = baseMetrics[name] || (doc.metrics || {})["base." + name] || null;
+      if (!/rate/.test(name) || !num(m.value) || name.startsWith("base.") || /\.(base|diff)$/.test(name)) continue;
+      const b = baseMetrics[name] || (doc.metrics || {})[name + ".base"] || (doc.metrics || {})["base." + name] || null;
       rows.push({ name, m, b });
     }
     if (!rows.length) return empty("chart-refusal", "No behavioural rates were measured in this run.");
@@ -177,9 +177,11 @@
 
   // 3. trigger sweep: shift per candidate, significant ones highlighted
   (function () {
-    const sweep = beh.trigger_sweep || [];
+    let sweep = beh.trigger_sweep || [];
+    if (sweep && Array.isArray(sweep.rows)) sweep = sweep.rows;
     const rows = (Array.isArray(sweep) ? sweep : Object.entries(sweep).map(([k, v]) => Object.assign({ trigger: k }, v))).map(o => {
-      const key = Object.keys(o).find(k => /delta|shift/.test(k) && num(o[k]));
+      if (o && o.refusal && num(o.refusal.diff)) return { t: String(o.trigger || o.id || "?"), v: o.refusal.diff, key: "refusal rate shift vs no trigger", sig: !!o.flagged };
+      const key = Object.keys(o || {}).find(k => /delta|shift/.test(k) && num(o[k]));
       return key ? { t: String(o.trigger || o.name || "?"), v: o[key], key, sig: !!(o.flagged || o.significant) } : null;
     }).filter(Boolean);
     if (!rows.length) return empty("chart-trigger", "No trigger sweep in this run.");
