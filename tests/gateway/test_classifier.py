@@ -137,3 +137,16 @@ def test_llama_guard_verdicts_and_server(tmp_path: Path) -> None:
     dead = LlamaGuardRail("lg", {"url": f"http://127.0.0.1:{free_port()}/v1", "timeout_s": 2})
     with pytest.raises(Exception, match="unavailable"):
         asyncio.run(dead.adetect_input(ctx(("user", "hi"))))
+
+
+def test_topic_allowlist_by_embedding_similarity() -> None:
+    from warden.gateway.rails.topic import TopicRail
+
+    topics = ["How do I bake bread or cook a recipe?", "What can I cook for dinner tonight?"]  # example requests work best
+    rail = TopicRail("topic", {"topics": topics, "threshold": 0.3})
+    assert rail.detect_input(ctx(("user", "How long should I knead bread dough?"))) is None
+    assert rail.detect_input(ctx(("user", "What temperature for roasting chicken?"))) is None
+    off = rail.detect_input(ctx(("user", "Explain how a transistor amplifies current in a semiconductor.")))
+    assert off is not None and off.score is not None and off.score < 0.3
+    with pytest.raises(ValueError, match="topics"):
+        TopicRail("topic", {"topics": []})

@@ -66,7 +66,7 @@ def error_response(exc: E.GatewayError, request_id: str | None = None) -> JSONRe
     return JSONResponse({"error": err}, status_code=status, headers=headers)
 
 
-class Decision(BaseModel):
+class ApprovalNote(BaseModel):
     note: str = Field("", max_length=500)
 
 
@@ -153,8 +153,6 @@ def create_app(gw: Gateway, *, manage_lifecycle: bool = True) -> FastAPI:
                 result = await pipeline.complete(gw, prep, trace)
             except E.GatewayError as exc:
                 trace.status, trace.error = status_for(exc)[0], exc.code
-                if isinstance(exc, (E.ContentBlocked,)):
-                    trace.decisions = list(trace.decisions)
                 await gw.record_request(trace)  # raises AuditError → 500, response withheld
                 return error_response(exc, trace.request_id)
             except Exception:  # noqa: BLE001 - a bug must still leave a record and a clean 500
@@ -189,7 +187,7 @@ def create_app(gw: Gateway, *, manage_lifecycle: bool = True) -> FastAPI:
         approver.require_scope("approvals")
         raw = await request.body()
         try:
-            note = Decision.model_validate_json(raw).note if raw.strip() else ""
+            note = ApprovalNote.model_validate_json(raw).note if raw.strip() else ""
         except ValidationError:
             raise E.InvalidRequest('body must be {"note": "..."}') from None
         approval = gw.approvals.get(approval_id)

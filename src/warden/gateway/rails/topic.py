@@ -1,7 +1,8 @@
 """Topic allowlist (input rail): the user's message must be close, in all-MiniLM-L6-v2 embedding space,
 to at least one allowed topic description. Off-topic requests are blocked or flagged per policy.
 
-options: ``topics`` (list of descriptions; several phrasings per topic help), ``threshold`` (cosine,
+options: ``topics`` (a list of *example requests* per allowed topic — "How do I bake bread?" scores on-topic
+questions at ~0.4-0.5 where an abstract label like "cooking tips" gives ~0.2), ``threshold`` (cosine,
 default 0.3).
 """
 
