@@ -142,7 +142,10 @@ def test_llama_guard_verdicts_and_server(tmp_path: Path) -> None:
 def test_topic_allowlist_by_embedding_similarity() -> None:
     from warden.gateway.rails.topic import TopicRail
 
-    topics = ["How do I bake bread or cook a recipe?", "What can I cook for dinner tonight?"]  # example requests work best
+    topics = [
+        "How do I bake bread or cook a recipe?",
+        "What can I cook for dinner tonight?",
+    ]  # example requests work best
     rail = TopicRail("topic", {"topics": topics, "threshold": 0.3})
     assert rail.detect_input(ctx(("user", "How long should I knead bread dough?"))) is None
     assert rail.detect_input(ctx(("user", "What temperature for roasting chicken?"))) is None

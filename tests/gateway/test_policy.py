@@ -32,6 +32,10 @@ def test_default_policy_loads_and_is_documented() -> None:
             "action must be one of",
         ),
         ({"version": "v1", "keys": [{"id": "a", "sha256": "xyz"}]}, "64 hex"),
+        (
+            {"version": "v1", "rails": {"input": [{"type": "pii", "action": "redact", "mode": "during"}]}},
+            "cannot redact",
+        ),
         ({"version": "v1", "server": {"max_concurrency": 0}}, "max_concurrency"),
         ({"version": "v1", "taint": {"side_effecting_action": "redact"}}, "block, require_approval or flag"),
     ],

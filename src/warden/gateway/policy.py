@@ -206,6 +206,10 @@ class Policy(_Strict):
                 if spec.action is not Action.ALLOW and spec.action not in cls.actions:
                     allowed = sorted(a.value for a in cls.actions)
                     raise ValueError(f"rails.{stage}.{spec.rail_name}: action must be one of {allowed}")
+                if spec.mode == "during" and spec.action is Action.REDACT:
+                    raise ValueError(
+                        f"rails.{stage}.{spec.rail_name}: a during-call rail cannot redact (the upstream already has the text)"
+                    )
                 if stage == "output" and spec.action is Action.REQUIRE_APPROVAL:
                     raise ValueError(f"rails.output.{spec.rail_name}: output rails cannot wait for approval")
         return self
