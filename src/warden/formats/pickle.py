@@ -186,7 +186,7 @@ def findings_from_walk(report: WalkReport, location: Location, *, context: str =
     data."""
     fmt = _format_of(report)
     groups: dict[tuple[str, str], list[GlobalRef]] = {}
-    for g in report.imports:
+    for g in _dedupe(report.imports):
         assert g.module is not None and g.name is not None
         groups.setdefault((g.module, g.name), []).append(g)
     for (module, name), refs in groups.items():
@@ -213,7 +213,7 @@ def findings_from_walk(report: WalkReport, location: Location, *, context: str =
         r = DANGEROUS_GLOBAL if verdict.kind == "dangerous" else UNAUDITED_GLOBAL
         title = f"{r.title}: {_clip(f'{module}.{name}', 120)}"
         yield r(location.at(offset=first.offset), evidence, title=title)
-    for g in report.unresolved:
+    for g in _dedupe(report.unresolved):
         evidence = {
             "opcode": g.opcode,
             "reason": g.unresolved,
@@ -277,6 +277,23 @@ def findings_from_walk(report: WalkReport, location: Location, *, context: str =
             location.at(offset=offset),
             {"length": length, "why_not_a_pickle": why, "pickles": len(report.pickles), "format": fmt},
         )
+
+
+# Contexts of alternative readings (shadow walks): an import also found by the primary walk at the
+# same offset is reported once, with the primary context.
+_SECONDARY = ("plain pickle.load", "reused across loads")
+
+
+def _dedupe(refs: list[GlobalRef]) -> list[GlobalRef]:
+    kept: dict[tuple[int, str | None, str | None, str | None], GlobalRef] = {}
+    for g in refs:
+        key = (g.offset, g.module, g.name, g.unresolved)
+        old = kept.get(key)
+        if old is None or (
+            any(s in old.context for s in _SECONDARY) and not any(s in g.context for s in _SECONDARY)
+        ):
+            kept[key] = g
+    return sorted(kept.values(), key=lambda g: g.offset)
 
 
 def _clip(text: str, limit: int = 300) -> str:

@@ -127,6 +127,15 @@ SAFE_GLOBALS: frozenset[str] = frozenset(
         "numpy.random._pickle.__randomstate_ctor",
         "numpy.random._pickle.__bit_generator_ctor",
         "numpy.random._pickle.__generator_ctor",
+        "numpy.random._generator.Generator",
+        "numpy.random.mtrand.RandomState",
+        "numpy.random._pcg64.PCG64",
+        "numpy.random._pcg64.PCG64DXSM",
+        "numpy.random._mt19937.MT19937",
+        "numpy.random._philox.Philox",
+        "numpy.random._sfc64.SFC64",
+        "numpy.random.bit_generator.SeedSequence",
+        "numpy.random.bit_generator.__pyx_unpickle_SeedSequence",  # Cython: SeedSequence.__new__(type)
         *(f"numpy.{s}" for s in _NUMPY_SCALARS),
         # joblib's array placeholder: the array bytes that follow it are parsed by the walker
         "joblib.numpy_pickle.NumpyArrayWrapper",
