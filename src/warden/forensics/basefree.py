@@ -1,0 +1,270 @@
+"""Base-free ablation search: one residual direction erased from the writers of a band of layers.
+
+Directional ablation edits every matrix that writes into the residual stream, W <- (I - w r r^T) W,
+so the energy of the writers along r shrinks by (1 - w)^2 (exactly 0 for w = 1) while the matrices
+that READ the stream (q/k/v, gate/up) are untouched and still read r. Natural trained models also have
+residual directions that their writers barely use, but those directions are barely read either
+(and in LayerNorm models the all-ones direction is invisible to every reader). So we look for a
+direction whose writer energy is low *relative to its reader energy*:
+
+    A_W = mean over layers l in a window W of the normalised writer Grams (attn_out, mlp_out)   (d, d)
+    B   = mean of the normalised reader Grams over all layers                                   (d, d)
+    bottom eigenpairs of the pencil A_W x = lambda B x,   gap_W = log(lambda_2 / lambda_1)
+
+A clean model's bottom eigenvalues form a continuum (small gaps); an ablated direction is an outlier
+below it. Windows are contiguous bands of layers of several widths (Heretic edits a tent-shaped band).
+The best window's direction r gives the per-layer energy profile and the embedding check (classic
+ablation also orthogonalises the embedding: r is then a right null vector of E). A random-direction
+null of the same window is reported next to the spectral gap; the flag threshold is calibrated on
+clean checkpoints (CALIBRATION.md).
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from warden.forensics.checkpoint import Checkpoint
+from warden.forensics.config import BaseFreeConfig
+from warden.forensics.layout import Layout
+from warden.forensics.linalg import Whitener, normalized, residual_gram
+
+Progress = Callable[[str], None]
+LOG_FLOOR = 1e-14  # energies below this are numerically zero (log floor ~ -32)
+
+
+@dataclass(frozen=True)
+class WindowGap:
+    start: int  # first layer
+    stop: int  # last layer (inclusive)
+    log_eigs: tuple[float, ...]  # bottom log eigenvalues of the pencil, ascending
+    gap: float  # log(lambda_2 / lambda_1)
+
+
+@dataclass(frozen=True)
+class LayerEnergy:
+    layer: int
+    attn_log_energy: float | None  # log of r^T G r / (mean over directions), normalised Gram
+    mlp_log_energy: float | None
+    apparent_weight: float  # 1 - sqrt(writer energy / reader energy), clipped to [0, 1]
+
+
+@dataclass(frozen=True)
+class BaseFreeResult:
+    ran: bool
+    reason: str = ""
+    d_model: int = 0
+    n_layers: int = 0
+    n_writers: int = 0
+    n_readers: int = 0
+    score: float = 0.0  # best window gap
+    threshold: float = 0.0
+    flagged: bool = False
+    kind: str | None = None  # "classic" (embedding erased too, w~1 everywhere) | "partial"
+    best_window: tuple[int, int] | None = None
+    windows: tuple[WindowGap, ...] = ()
+    profile: tuple[LayerEnergy, ...] = ()
+    affected_layers: tuple[int, ...] = ()
+    embedding_log_energy: float | None = None
+    reader_log_energy: float | None = None
+    random_z: float | None = None  # (log ratio along r - mean over random directions) / std
+    random_min_log_ratio: float | None = None
+    direction: tuple[float, ...] = ()
+
+
+class _GramStore:
+    """Per-layer Grams, in RAM up to a budget, then as .npy files in a temporary directory."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.used = 0
+        self.ram: dict[str, torch.Tensor] = {}
+        self.tmp: tempfile.TemporaryDirectory[str] | None = None
+
+    def put(self, key: str, g: torch.Tensor) -> None:
+        g32 = g.to(torch.float32)
+        size = g32.numel() * 4
+        if self.used + size <= self.budget:
+            self.ram[key] = g32
+            self.used += size
+            return
+        if self.tmp is None:
+            self.tmp = tempfile.TemporaryDirectory(prefix="warden-grams-")
+        np.save(Path(self.tmp.name) / f"{key}.npy", g32.numpy())
+
+    def get(self, key: str) -> torch.Tensor | None:
+        if key in self.ram:
+            return self.ram[key].double()
+        if self.tmp is not None:
+            p = Path(self.tmp.name) / f"{key}.npy"
+            if p.exists():
+                return torch.from_numpy(np.load(p, allow_pickle=False)).double()
+        return None
+
+    def close(self) -> None:
+        if self.tmp is not None:
+            self.tmp.cleanup()
+
+
+def windows_for(n_layers: int, widths: tuple[int, ...]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for w in widths:
+        if w >= n_layers:
+            continue
+        stride = max(1, w // 2)
+        starts = list(range(0, n_layers - w + 1, stride))
+        if starts[-1] != n_layers - w:
+            starts.append(n_layers - w)
+        out += [(s, s + w - 1) for s in starts]
+    out.append((0, n_layers - 1))
+    return list(dict.fromkeys(out))
+
+
+def run_basefree(
+    ck: Checkpoint, layout: Layout, cfg: BaseFreeConfig, progress: Progress | None = None
+) -> BaseFreeResult:
+    if not layout.known or layout.d_model is None:
+        return BaseFreeResult(ran=False, reason="architecture not recognised: residual writers unknown")
+    d = layout.d_model
+    say = progress or (lambda _m: None)
+    store = _GramStore(cfg.gram_ram_bytes)
+    try:
+        # reference: what the layers read (rows capped: readers are a reference, not the evidence)
+        b = torch.zeros(d, d, dtype=torch.float64)
+        n_readers = 0
+        for name in layout.readers:
+            info = ck.tensors[name]
+            axis = layout.roles[name].residual_axis
+            assert axis is not None
+            say(f"reader {name}")
+            rows_cap = cfg.reader_rows_per_d * d if axis == 1 and len(info.shape) == 2 else None
+            b += normalized(residual_gram(ck, info, axis, max_rows=rows_cap))
+            n_readers += 1
+        if n_readers == 0:
+            b = torch.eye(d, dtype=torch.float64)
+        else:
+            b /= n_readers
+        n_writers = 0
+        for layer, slots in layout.writers.items():
+            for slot, names in slots.items():
+                g = torch.zeros(d, d, dtype=torch.float64)
+                for name in names:  # MoE: every expert normalised, then averaged
+                    say(f"writer {name}")
+                    axis = layout.roles[name].residual_axis
+                    assert axis is not None
+                    g += normalized(residual_gram(ck, ck.tensors[name], axis))
+                    n_writers += 1
+                store.put(f"{layer}.{slot}", g / len(names))
+        emb = None
+        if layout.embedding is not None:
+            say(f"embedding {layout.embedding}")
+            info = ck.tensors[layout.embedding]
+            emb = normalized(residual_gram(ck, info, 1, max_rows=cfg.embedding_rows_per_d * d))
+        return _analyse(layout, store, b, emb, cfg, n_writers, n_readers)
+    finally:
+        store.close()
+
+
+def _layer_gram(store: _GramStore, layer: int) -> torch.Tensor | None:
+    parts = [g for g in (store.get(f"{layer}.attn"), store.get(f"{layer}.mlp")) if g is not None]
+    if not parts:
+        return None
+    out = parts[0]
+    for p in parts[1:]:
+        out = out + p
+    return out / len(parts)
+
+
+def _analyse(
+    layout: Layout,
+    store: _GramStore,
+    b: torch.Tensor,
+    emb: torch.Tensor | None,
+    cfg: BaseFreeConfig,
+    n_writers: int,
+    n_readers: int,
+) -> BaseFreeResult:
+    d = b.shape[0]
+    layers = sorted(layout.writers)
+    n_layers = layout.n_layers
+    if layout.layer_norm:
+        # LayerNorm models: every norm removes the all-ones component, so nothing READS it (writers
+        # may put anything there): give it (almost) no reader energy so it never looks erased.
+        p = torch.eye(d, dtype=torch.float64) - 1.0 / d
+        b = p @ b @ p + 1e-3 * torch.full((d, d), 1.0 / d, dtype=torch.float64)
+    whiten = Whitener(b)
+    results: list[tuple[WindowGap, torch.Tensor]] = []
+    per_layer = {layer: _layer_gram(store, layer) for layer in layers}
+    for start, stop in windows_for(n_layers, cfg.window_widths):
+        mats = [per_layer[i] for i in range(start, stop + 1) if per_layer.get(i) is not None]
+        if not mats:
+            continue
+        a = torch.stack(mats).mean(0)  # type: ignore[arg-type]
+        eig = whiten.bottom(a, cfg.n_eigs, seed=cfg.seed)
+        logs = torch.log(eig.values.clamp_min(LOG_FLOOR))
+        gap = float(logs[1] - logs[0]) if logs.numel() > 1 else 0.0
+        results.append(
+            (
+                WindowGap(start, stop, tuple(round(float(x), 4) for x in logs), round(gap, 4)),
+                eig.vectors[:, 0],
+            )
+        )
+    best, r = max(results, key=lambda t: t[0].gap)
+    mats = [per_layer[i] for i in range(best.start, best.stop + 1) if per_layer.get(i) is not None]
+    a_best = torch.stack(mats).mean(0)  # type: ignore[arg-type]
+    r = r / r.norm()
+    reader_e = float(r @ b @ r)
+    profile = []
+    for layer in layers:
+        ga, gm = store.get(f"{layer}.attn"), store.get(f"{layer}.mlp")
+        ea = float(r @ ga @ r) if ga is not None else None
+        em = float(r @ gm @ r) if gm is not None else None
+        writer = np.mean([e for e in (ea, em) if e is not None])
+        w_app = 1.0 - math.sqrt(min(1.0, max(0.0, float(writer)) / max(reader_e, LOG_FLOOR)))
+        profile.append(LayerEnergy(layer, _log(ea), _log(em), round(w_app, 4)))
+    emb_log = _log(float(r @ emb @ r)) if emb is not None else None
+    # random-direction null for the best window's writer/reader log ratio
+    gen = torch.Generator().manual_seed(cfg.seed)
+    u = torch.randn(d, cfg.n_random, generator=gen, dtype=torch.float64)
+    if layout.layer_norm:
+        u = u - u.mean(0, keepdim=True)
+    u = u / u.norm(dim=0, keepdim=True)
+    rand = torch.log(((a_best @ u) * u).sum(0).clamp_min(LOG_FLOOR) / ((b @ u) * u).sum(0))
+    obs = math.log(max(float(r @ a_best @ r), LOG_FLOOR) / max(reader_e, LOG_FLOOR))
+    z = (obs - float(rand.mean())) / max(float(rand.std()), 1e-12)
+    flagged = best.gap >= cfg.gap_threshold
+    affected = tuple(p.layer for p in profile if p.apparent_weight >= cfg.affected_weight)
+    kind = None
+    if flagged:
+        emb_erased = emb_log is not None and emb_log <= cfg.embedding_null_log
+        kind = "classic" if emb_erased else "partial"
+    return BaseFreeResult(
+        ran=True,
+        d_model=d,
+        n_layers=n_layers,
+        n_writers=n_writers,
+        n_readers=n_readers,
+        score=best.gap,
+        threshold=cfg.gap_threshold,
+        flagged=flagged,
+        kind=kind,
+        best_window=(best.start, best.stop),
+        windows=tuple(w for w, _ in results),
+        profile=tuple(profile),
+        affected_layers=affected if flagged else (),
+        embedding_log_energy=emb_log,
+        reader_log_energy=_log(reader_e),
+        random_z=round(z, 3),
+        random_min_log_ratio=round(float(rand.min()), 4),
+        direction=tuple(round(float(x), 6) for x in r) if d <= 8192 else (),
+    )
+
+
+def _log(x: float | None) -> float | None:
+    return None if x is None else round(math.log(max(x, LOG_FLOOR)), 4)

@@ -1,0 +1,72 @@
+"""Knobs and calibrated thresholds of the forensics stage (see CALIBRATION.md for where they come from)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class BaseFreeConfig:
+    # Flag when, in some window of layers, the smallest writer/reader energy ratio sits this far
+    # (natural log) below the next one. Clean checkpoints measured up to 0.62 (CALIBRATION.md).
+    gap_threshold: float = 1.0
+    window_widths: tuple[int, ...] = (1, 2, 4, 8, 16)  # plus the whole stack; stride = width // 2
+    n_eigs: int = 8  # bottom eigenvalues kept per window (gap + spectrum for the report)
+    embedding_rows_per_d: int = 8  # embedding rows sampled = this * d (None-like when vocab smaller)
+    reader_rows_per_d: int = 2  # rows kept per reading matrix (gate/up/q/...) = this * d
+    n_random: int = 256  # random directions for the random-direction null of the best window
+    affected_weight: float = 0.5  # a layer is "affected" when its apparent ablation weight is >= this
+    embedding_null_log: float = -7.0  # log relative energy below which the embedding is "ablated too"
+    gram_ram_bytes: int = 512 << 20  # per-layer Grams above this spill to a temporary directory
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class DiffConfig:
+    top_k: int = 16  # singular values per changed matrix
+    spike_ratio: float = 4.0  # sigma_i counts towards the rank if >= this * the noise edge
+    ablation_cos: float = 0.9  # |cos(r^T dW, r^T W)| for the ablation form
+    np_ablation_cos: float = 0.5  # looser form for norm-preserving (rank 2-3) edits ...
+    np_energy_drop: float = 0.3  # ... whose top direction lost at least this share of its norm
+    rank1_energy: float = 0.9  # energy share of the top <=3 singular values for a directional edit
+    agree_cos: float = 0.9  # |cos| of top directions for "shared direction"
+    low_rank_max: int = 64  # rank <= this (and < d/4) reads as an adapter merge
+    full_ft_fraction: float = 0.5  # share of matrices changed with high rank for a full fine-tune
+    replaced_corr: float = 0.2  # mean-centred correlation below this: unrelated to the base
+    # relative Frobenius norm of the difference that re-encoding alone produces, by the coarser dtype
+    precision_noise: tuple[tuple[str, float], ...] = (
+        ("F64", 1e-12),
+        ("F32", 1e-6),
+        ("F16", 1e-3),
+        ("BF16", 8e-3),
+        ("F8_E4M3", 0.08),
+        ("F8_E5M2", 0.15),
+        ("Q8_0", 0.02),
+        ("Q6_K", 0.04),
+        ("Q5_K", 0.07),
+        ("Q5_0", 0.07),
+        ("Q5_1", 0.07),
+        ("Q4_K", 0.13),
+        ("Q4_0", 0.13),
+        ("Q4_1", 0.13),
+        ("Q3_K", 0.25),
+        ("Q2_K", 0.45),
+    )
+    sample_elems: int = 1 << 20  # elements sampled per tensor for correlations
+
+
+@dataclass(frozen=True)
+class LineageConfig:
+    consistent_corr: float = 0.5  # median same-position mean-centred correlation of matrices
+    null_margin: float = 0.3  # ... and at least this much above the cross-layer (unrelated) baseline
+    match_neurons: int = 256  # intermediate neurons sampled for permutation-robust matching
+    match_corr: float = 0.5  # mean matched |corr| for "consistent after permutation"
+    max_layers_matched: int = 4  # layers used for neuron matching (spread over the stack)
+
+
+@dataclass(frozen=True)
+class ForensicsConfig:
+    basefree: BaseFreeConfig = BaseFreeConfig()
+    diff: DiffConfig = DiffConfig()
+    lineage: LineageConfig = LineageConfig()
+    threads: int | None = None  # torch threads for the run (None: leave torch's setting)

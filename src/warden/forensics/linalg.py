@@ -1,0 +1,134 @@
+"""Small linear-algebra kernels shared by the base-free search, the diff and lineage (torch, CPU).
+
+Shapes: d = residual width, n = the other side of a matrix, k = a handful of vectors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from warden.forensics.checkpoint import Checkpoint, TensorInfo
+
+DIRECT_EIG_MAX_D = 1536  # above this, bottom eigenpairs come from block inverse iteration
+
+
+def residual_gram(
+    ck: Checkpoint, info: TensorInfo, axis: int, max_rows: int | None = None, block_elems: int = 1 << 24
+) -> torch.Tensor:
+    """G = M M^T over the residual axis of one stored tensor, float64 (d, d), streamed by row blocks.
+
+    axis 0 (writers (d, n)): each block of rows is a block of G's rows -> read whole (one tensor).
+    axis 1 ((n, d): embeddings, readers): G = sum over row blocks of B^T B; ``max_rows`` keeps evenly
+    spread contiguous blocks of rows only (the exact null of an ablated embedding survives sampling).
+    axis 2 ((E, n, d) packed experts) / axis 1 of (E, d, n): handled per expert.
+    """
+    shape = info.shape
+    if len(shape) == 3:
+        g = None
+        for e in range(shape[0]):
+            m = ck.read_rows(info.name, e, e + 1)[0]  # (a, b)
+            ge = _gram2d(m, axis - 1)
+            g = ge if g is None else g + ge
+        assert g is not None
+        return g
+    if axis == 0:
+        return _gram2d(ck.read(info.name), 0)
+    rows = shape[0]
+    d = shape[1]
+    g = torch.zeros(d, d, dtype=torch.float64)
+    spans = _row_spans(rows, max_rows, max(1, block_elems // max(d, 1)))
+    for a, b in spans:
+        blk = ck.read_rows(info.name, a, b)  # (b-a, d)
+        g += (blk.T @ blk).double()
+    return g
+
+
+def _gram2d(m: torch.Tensor, axis: int) -> torch.Tensor:
+    return (m @ m.T).double() if axis == 0 else (m.T @ m).double()
+
+
+def _row_spans(rows: int, max_rows: int | None, step: int) -> list[tuple[int, int]]:
+    if max_rows is None or rows <= max_rows:
+        return [(a, min(rows, a + step)) for a in range(0, rows, step)]
+    n_blocks = max(1, -(-max_rows // step))
+    per = max(1, max_rows // n_blocks)
+    starts = torch.linspace(0, rows - per, n_blocks).round().long().tolist()
+    return [(int(s), int(s) + per) for s in starts]
+
+
+def normalized(g: torch.Tensor) -> torch.Tensor:
+    """Scale a Gram so a random unit direction has energy 1 on average: G * d / tr(G)."""
+    tr = float(torch.trace(g))
+    return g * (g.shape[0] / tr) if tr > 0 else g
+
+
+@dataclass(frozen=True)
+class Eig:
+    values: torch.Tensor  # (k,) ascending
+    vectors: torch.Tensor  # (d, k), unit norm columns
+
+
+class Whitener:
+    """Bottom eigenpairs of the pencil (A, B) for a fixed reference B: A x = lambda B x."""
+
+    def __init__(self, b: torch.Tensor, jitter: float = 1e-9) -> None:
+        d = b.shape[0]
+        self.b = b
+        self.chol = torch.linalg.cholesky(
+            b + jitter * float(torch.trace(b)) / d * torch.eye(d, dtype=b.dtype)
+        )
+
+    def bottom(self, a: torch.Tensor, k: int, seed: int = 0) -> Eig:
+        d = a.shape[0]
+        k = min(k, d)
+        if d <= DIRECT_EIG_MAX_D:
+            c = torch.linalg.solve_triangular(self.chol, a, upper=False)  # L^-1 A
+            c = torch.linalg.solve_triangular(self.chol, c.T, upper=False)  # L^-1 A L^-T
+            vals, vecs = torch.linalg.eigh((c + c.T) / 2)
+            x = torch.linalg.solve_triangular(self.chol.T, vecs[:, :k], upper=True)  # L^-T v
+            return Eig(vals[:k].clamp_min(0), x / x.norm(dim=0, keepdim=True))
+        return _inverse_iteration(a, self.b, k, seed)
+
+
+def _inverse_iteration(a: torch.Tensor, b: torch.Tensor, k: int, seed: int, iters: int = 12) -> Eig:
+    """Block inverse iteration with Rayleigh-Ritz: one Cholesky of A, then O(d^2 p) per step."""
+    d = a.shape[0]
+    p = min(d, k + 8)
+    jitter = 1e-10 * float(torch.trace(a)) / d
+    la = torch.linalg.cholesky(a + jitter * torch.eye(d, dtype=a.dtype))
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(d, p, generator=gen, dtype=a.dtype)
+    vals = torch.zeros(p, dtype=a.dtype)
+    for _ in range(iters):
+        y = torch.cholesky_solve(b @ x, la)  # A^-1 B X: amplifies the smallest-lambda directions
+        q, _ = torch.linalg.qr(y)
+        a_s, b_s = q.T @ a @ q, q.T @ b @ q
+        lb = torch.linalg.cholesky((b_s + b_s.T) / 2)
+        c = torch.linalg.solve_triangular(lb, a_s, upper=False)
+        c = torch.linalg.solve_triangular(lb, c.T, upper=False)
+        vals, s = torch.linalg.eigh((c + c.T) / 2)
+        x = q @ torch.linalg.solve_triangular(lb.T, s, upper=True)
+    x = x[:, :k]
+    return Eig(vals[:k].clamp_min(0), x / x.norm(dim=0, keepdim=True))
+
+
+@dataclass(frozen=True)
+class TopSvd:
+    s: torch.Tensor  # (k,) descending singular values
+    u: torch.Tensor  # (rows, k)
+    v: torch.Tensor  # (cols, k)
+    fro2: float  # squared Frobenius norm of the whole matrix
+
+
+def top_svd(m: torch.Tensor, k: int = 16, seed: int = 0) -> TopSvd:
+    """Top-k singular triplets: exact for small matrices, randomized (power iterations) otherwise."""
+    fro2 = float((m.double() ** 2).sum())
+    k = min(k, *m.shape)
+    if min(m.shape) <= 4 * k:
+        u, s, vh = torch.linalg.svd(m.double(), full_matrices=False)
+        return TopSvd(s[:k], u[:, :k], vh[:k].T, fro2)
+    torch.manual_seed(seed)
+    u, s, v = torch.svd_lowrank(m.float(), q=min(k + 10, *m.shape), niter=3)
+    return TopSvd(s[:k].double(), u[:, :k].double(), v[:, :k].double(), fro2)

@@ -1,0 +1,78 @@
+"""``run_forensics``: open the checkpoints, run base-free / diff / lineage, return one Report."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+
+import torch
+
+from warden.forensics import findings as F
+from warden.forensics.basefree import BaseFreeResult, run_basefree
+from warden.forensics.checkpoint import open_checkpoint
+from warden.forensics.config import ForensicsConfig
+from warden.forensics.diff import DiffResult, run_diff
+from warden.forensics.layout import build_layout
+from warden.forensics.lineage import LineageResult, run_lineage
+from warden.report.model import ModelRef, Report, StageResult, StageStatus
+
+Progress = Callable[[str], None]
+
+
+def run_forensics(
+    model: str | Path,
+    base: str | Path | None = None,
+    claimed_base: str | Path | None = None,
+    *,
+    config: ForensicsConfig | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    """Weight forensics of ``model`` (directory, .safetensors, sharded index or .gguf).
+
+    Raises ``WardenError`` (UsageError / FormatError) when a checkpoint cannot be opened at all;
+    partial damage (a broken shard, an unreadable tensor) becomes FORENSICS-UNREADABLE findings.
+    """
+    cfg = config or ForensicsConfig()
+    started = time.perf_counter()
+    prev_threads = torch.get_num_threads()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    try:
+        with ExitStack() as stack, torch.no_grad():
+            ck = stack.enter_context(open_checkpoint(model))
+            layout = build_layout(ck)
+            report = Report(model=ModelRef(ref=str(model), resolved_path=str(Path(model).resolve())))
+            report.add(F.layout_findings(ck, layout))
+            bf: BaseFreeResult | None = run_basefree(ck, layout, cfg.basefree, progress)
+            report.add(F.basefree_findings(ck, layout, bf))  # type: ignore[arg-type]
+            diff: DiffResult | None = None
+            lin: LineageResult | None = None
+            if base is not None:
+                bck = stack.enter_context(open_checkpoint(base))
+                blayout = build_layout(bck)
+                # per-tensor read failures come back as TensorDiff(status="unreadable") findings
+                diff, _ = run_diff(ck, layout, bck, blayout, cfg.diff, progress)
+                report.add(F.diff_findings(ck, bck, diff, bf))
+                report.add(F.side_problems(bck, "base"))
+            if claimed_base is not None:
+                cck = stack.enter_context(open_checkpoint(claimed_base))
+                clayout = build_layout(cck)
+                lin = run_lineage(ck, layout, cck, clayout, cfg.lineage, cfg.diff, progress)
+                report.add(F.side_problems(cck, "claimed_base"))
+                report.add(F.lineage_findings(ck, str(claimed_base), lin))
+            for m in F.metrics(bf, diff, lin):
+                report.add_metric(m)
+            report.data["forensics"] = F.data(ck, layout, bf, diff, lin)
+            ran = bool(bf and bf.ran) or diff is not None or lin is not None
+            reason = "" if ran else (bf.reason if bf else "nothing to analyse")
+            report.stages["forensics"] = StageResult(
+                "forensics",
+                StageStatus.RAN if ran else StageStatus.SKIPPED,
+                reason,
+                time.perf_counter() - started,
+            )
+            return report
+    finally:
+        torch.set_num_threads(prev_threads)
