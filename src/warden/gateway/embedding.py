@@ -71,7 +71,7 @@ class Encoder:
             mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # [B, T, 1]
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)  # [B, 384]
             pooled = torch.nn.functional.normalize(pooled, dim=-1)
-            return pooled.cpu().numpy().astype(np.float32)
+            return np.asarray(pooled.cpu().numpy(), dtype=np.float32)
 
     def _remember(self, text: str, vec: np.ndarray) -> None:
         with self._lock:

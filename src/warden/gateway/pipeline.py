@@ -225,7 +225,7 @@ def _calls(message: dict[str, Any]) -> list[ToolCall]:
     for i, c in enumerate(message.get("tool_calls") or []):
         if not isinstance(c, dict):
             continue
-        fn = c.get("function") if isinstance(c.get("function"), dict) else {}
+        fn: dict[str, Any] = c["function"] if isinstance(c.get("function"), dict) else {}
         args = fn.get("arguments", "")
         out.append(
             ToolCall(
@@ -286,7 +286,7 @@ async def commit_tools(
 
 async def complete(gw: Gateway, prep: Prepared, trace: Trace) -> dict[str, Any]:
     body = dict(prep.body)
-    during = asyncio.create_task(_during(gw, prep, trace))
+    during: asyncio.Task[None] | None = asyncio.create_task(_during(gw, prep, trace))
     rounds = 0
     while True:
         upstream = asyncio.create_task(_upstream(gw, body, trace))
@@ -301,7 +301,7 @@ async def complete(gw: Gateway, prep: Prepared, trace: Trace) -> dict[str, Any]:
         _add_usage(trace, resp.get("usage"))
         choice = resp["choices"][0] if isinstance(resp["choices"][0], dict) else {}
         message = choice.get("message") or {}
-        content = message.get("content") if isinstance(message.get("content"), str) else ""
+        content: str = message["content"] if isinstance(message.get("content"), str) else ""
         calls = _calls(message)
         out_task = (
             asyncio.create_task(runner.run_output(gw.output_rails, content, prep.ctx)) if content else None

@@ -64,7 +64,7 @@ class BudgetSpec(_Strict):
 class KeySpec(_Strict):
     id: str = Field(pattern=_NAME)
     sha256: str = Field(description="hex SHA-256 of the API key (the key itself is never stored)")
-    scopes: list[Literal["chat", "tools", "approvals", "admin"]] = Field(default_factory=lambda: ["chat"])
+    scopes: list[Literal["chat", "tools", "approvals", "admin"]] = Field(default_factory=lambda: ["chat"])  # type: ignore[arg-type]
     models: list[str] = Field(default_factory=lambda: ["*"])
     tools: list[str] | None = Field(None, description="tool allowlist for this key (None: the task's)")
     tasks: list[str] = Field(default_factory=list)
@@ -182,9 +182,9 @@ class Policy(_Strict):
                 if tool not in self.tools:
                     raise ValueError(f"task {name!r} allows undeclared tool {tool!r}")
         for key in self.keys:
-            for task in [*key.tasks, *([key.default_task] if key.default_task else [])]:
-                if task not in self.tasks:
-                    raise ValueError(f"key {key.id!r} names unknown task {task!r}")
+            for task_name in [*key.tasks, *([key.default_task] if key.default_task else [])]:
+                if task_name not in self.tasks:
+                    raise ValueError(f"key {key.id!r} names unknown task {task_name!r}")
             for tool in key.tools or []:
                 if tool not in self.tools:
                     raise ValueError(f"key {key.id!r} allows undeclared tool {tool!r}")

@@ -166,9 +166,9 @@ async def _relay(
         yield chunk({}, final_reason, warden=warden_info(trace), **usage)
         yield DONE
     except (_Blocked, AlreadySent) as exc:
-        decisions = exc.decisions if isinstance(exc, _Blocked) else []
+        fired = exc.decisions if isinstance(exc, _Blocked) else []
         reason = (
-            "; ".join(f"{d.rail}: {d.reason}" for d in decisions) or f"redaction of text already sent ({exc})"
+            "; ".join(f"{d.rail}: {d.reason}" for d in fired) or f"redaction of text already sent ({exc})"
         )
         await finish_record(200, "content_blocked")
         yield error_event(

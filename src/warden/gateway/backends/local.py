@@ -102,7 +102,8 @@ class LocalBackend(Backend):
             raise GatewayError("not a model directory (no config.json)", path=str(self.model_dir))
         self._torch = torch
         self._tok = AutoTokenizer.from_pretrained(str(self.model_dir), local_files_only=True)
-        self._model = AutoModelForCausalLM.from_pretrained(str(self.model_dir), local_files_only=True).eval()
+        self._model = AutoModelForCausalLM.from_pretrained(str(self.model_dir), local_files_only=True)
+        self._model.train(False)  # inference mode
         if not getattr(self._tok, "chat_template", None):
             raise GatewayError("the model's tokenizer has no chat template", path=str(self.model_dir))
 

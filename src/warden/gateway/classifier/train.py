@@ -38,7 +38,7 @@ def fit(
     return w, b
 
 
-def rates(p: np.ndarray, y: np.ndarray, t: float) -> dict[str, float]:
+def rates(p: np.ndarray, y: np.ndarray, t: float) -> dict[str, float | None]:
     pred = p >= t
     tp, fp = int((pred & (y == 1)).sum()), int((pred & (y == 0)).sum())
     fn, tn = int((~pred & (y == 1)).sum()), int((~pred & (y == 0)).sum())
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     w, b = fit(emb[split == "train"], y[split == "train"])
 
     def prob(mask: np.ndarray) -> np.ndarray:
-        return 1 / (1 + np.exp(-(emb[mask] @ w + b)))
+        return np.asarray(1 / (1 + np.exp(-(emb[mask] @ w + b))))
 
     pv, yv = prob(split == "val"), y[split == "val"]
     neg = np.sort(pv[yv == 0])

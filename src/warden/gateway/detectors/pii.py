@@ -121,9 +121,9 @@ def find(text: str, kinds: Iterable[str] = ALL_KINDS) -> list[Match]:
         if kind not in kinds:
             continue
         pattern, validator = PATTERNS[kind]
-        for m in pattern.finditer(text):
-            if validator is None or validator(m.group(0)):
-                found.append(Match(kind, m.start(), m.end(), m.group(0)))
+        for hit in pattern.finditer(text):
+            if validator is None or validator(hit.group(0)):
+                found.append(Match(kind, hit.start(), hit.end(), hit.group(0)))
     found.sort(key=lambda m: (m.start, -(m.end - m.start)))
     kept: list[Match] = []
     for m in found:

@@ -45,7 +45,7 @@ class Head:
     def probability(self, emb: np.ndarray) -> np.ndarray:
         """emb [N, 384] → P(injection) [N]."""
         z = emb @ self.weights + self.bias
-        return 1.0 / (1.0 + np.exp(-z))
+        return np.asarray(1.0 / (1.0 + np.exp(-z)))
 
 
 @register

@@ -117,7 +117,7 @@ class InsecureCodeRail(Rail):
         return "```" not in text  # no fenced code: nothing to scan, no worker thread needed
 
     def detect_output(self, text: str, ctx: RailContext) -> Detection | None:
-        found = []
+        found: list[dict[str, Any]] = []
         for block in python_blocks(text):
             found.extend(i for i in bandit().issues(block) if _SEV.get(i["severity"], 0) >= self.min_severity)
         if not found:

@@ -80,7 +80,7 @@ class HFClassifierRail(Rail):
                     texts, padding=True, truncation=True, max_length=self.max_tokens, return_tensors="pt"
                 )
                 probs = torch.softmax(self._model(**enc).logits, dim=-1)  # [N, labels]
-                return probs[:, self._pos_idx].sum(-1).tolist()
+                return [float(x) for x in probs[:, self._pos_idx].sum(-1).tolist()]
 
     def detect_input(self, ctx: RailContext) -> Detection | None:
         msgs = selected(ctx, self.options, roles=("user", "tool"), scope="new")

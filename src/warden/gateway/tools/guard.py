@@ -193,7 +193,8 @@ class ToolGuard:
             )
             for h in taint_hits
         )
-        action, rules = Action.ALLOW, ()
+        action: Action = Action.ALLOW
+        rules: tuple[str, ...] = ()
         if taint_hits:
             action = (
                 self.policy.taint.side_effecting_action
