@@ -107,7 +107,7 @@ class Checkpoint:
         qtype = t.tensor_type
         data = t.data[start:stop]
         if qtype in (gguf.GGMLQuantizationType.F32, gguf.GGMLQuantizationType.F16):
-            arr = np.asarray(data, dtype=np.float32)
+            arr = np.array(data, dtype=np.float32)  # copy: the mmap is read-only
         else:
             arr = gguf.quants.dequantize(np.asarray(data), qtype).astype(np.float32, copy=False)
         arr = arr.reshape((stop - start, *info.shape[1:]))

@@ -1,0 +1,75 @@
+"""Write a tiny HF Llama state dict as GGUF the way llama.cpp's converter does (names, q/k row
+permutation, F32 norms), with F32/F16/Q8_0/Q4_K matrices."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gguf
+import numpy as np
+import torch
+
+HF_TO_GGUF = {
+    "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
+    "self_attn.o_proj": "attn_output", "input_layernorm": "attn_norm",
+    "post_attention_layernorm": "ffn_norm", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
+    "mlp.down_proj": "ffn_down",
+}  # fmt: skip
+
+
+def permute_qk(w: np.ndarray, n_head: int) -> np.ndarray:
+    """HF rotate-half row order -> GGML interleaved (llama.cpp convert_hf_to_gguf)."""
+    return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+
+def gguf_name(hf: str) -> str | None:
+    if hf == "model.embed_tokens.weight":
+        return "token_embd.weight"
+    if hf == "lm_head.weight":
+        return "output.weight"
+    if hf == "model.norm.weight":
+        return "output_norm.weight"
+    parts = hf.split(".")
+    if len(parts) >= 4 and parts[1] == "layers":
+        sub = ".".join(parts[3:-1])
+        if sub in HF_TO_GGUF:
+            return f"blk.{parts[2]}.{HF_TO_GGUF[sub]}.{parts[-1]}"
+    return None
+
+
+def write_llama_gguf(sd: dict[str, torch.Tensor], cfg: dict[str, int], out: Path, qtype: str = "F16",
+                     tokens: list[str] | None = None) -> Path:
+    n_head, n_kv = int(cfg["num_attention_heads"]), int(cfg["num_key_value_heads"])
+    w = gguf.GGUFWriter(str(out), arch="llama")
+    w.add_block_count(int(cfg["num_hidden_layers"]))
+    w.add_context_length(int(cfg.get("max_position_embeddings", 128)))
+    w.add_embedding_length(int(cfg["hidden_size"]))
+    w.add_feed_forward_length(int(cfg["intermediate_size"]))
+    w.add_head_count(n_head)
+    w.add_head_count_kv(n_kv)
+    w.add_layer_norm_rms_eps(1e-6)
+    if tokens is not None:
+        w.add_tokenizer_model("gpt2")
+        w.add_token_list(tokens)
+    q = getattr(gguf.GGMLQuantizationType, qtype)
+    for hf, t in sd.items():
+        name = gguf_name(hf)
+        if name is None:
+            continue
+        arr = t.float().numpy()
+        if ".attn_q." in name:
+            arr = permute_qk(arr, n_head)
+        elif ".attn_k." in name:
+            arr = permute_qk(arr, n_kv)
+        if arr.ndim == 1 or qtype == "F32":
+            w.add_tensor(name, arr.astype(np.float32))
+        elif qtype == "F16":
+            w.add_tensor(name, arr.astype(np.float16))
+        else:
+            data = gguf.quants.quantize(arr.astype(np.float32), q)
+            w.add_tensor(name, data, raw_shape=data.shape, raw_dtype=q)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    return out
