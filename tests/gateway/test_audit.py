@@ -186,7 +186,7 @@ def test_audit_failure_withholds_the_response(tmp_path: Path) -> None:
         def broken(bodies):  # noqa: ANN001
             raise AuditError("disk full")
 
-        gw.audit.store.append_batch = broken  # type: ignore[method-assign]
+        gw.audit.store._append_locked = broken  # type: ignore[method-assign]
         r = chat(client, "hello")
         assert r.status_code == 500 and r.json()["error"]["code"] == "audit_unavailable"
         assert "choices" not in r.json()

@@ -46,6 +46,10 @@ class AuditStore(ABC):
     def append_batch(self, bodies: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Seal and durably store ``bodies`` in order; return the sealed records."""
 
+    def try_append_batch(self, bodies: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]] | None:
+        """Append without waiting for another writer, or return None. Stores that cannot tell return None."""
+        return None
+
     @abstractmethod
     def rows(self, filters: Filters | None = None) -> Iterator[StoredRecord]:
         """Stored records in seq order (all of them when ``filters`` is None)."""
@@ -75,33 +79,45 @@ class SQLiteStore(AuditStore):
             raise AuditError(f"cannot open audit log: {exc}", path=str(path)) from None
         self._lock = threading.Lock()
 
+    def try_append_batch(self, bodies: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]] | None:
+        """``append_batch`` if no other writer holds the store right now, else None (never waits)."""
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            return self._append_locked(bodies)
+        finally:
+            self._lock.release()
+
     def append_batch(self, bodies: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         with self._lock:
+            return self._append_locked(bodies)
+
+    def _append_locked(self, bodies: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")  # the write lock, across processes too
+            row = self._db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+            seq, prev = (int(row[0]), str(row[1])) if row else (0, GENESIS)
+            sealed = []
+            for body in bodies:
+                seq += 1
+                rec = seal(body, seq=seq, prev_hash=prev)
+                prev = rec["hash"]
+                sealed.append(rec)
+            self._db.executemany(
+                "INSERT INTO audit (seq, hash, time, kind, request_id, principal, body) VALUES (?,?,?,?,?,?,?)",
+                [
+                    (r["seq"], r["hash"], *(_text(r.get(c)) for c in INDEXED), canonical_json(r))
+                    for r in sealed
+                ],
+            )
+            self._db.execute("COMMIT")
+            return sealed
+        except sqlite3.Error as exc:
             try:
-                self._db.execute("BEGIN IMMEDIATE")  # the write lock, across processes too
-                row = self._db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-                seq, prev = (int(row[0]), str(row[1])) if row else (0, GENESIS)
-                sealed = []
-                for body in bodies:
-                    seq += 1
-                    rec = seal(body, seq=seq, prev_hash=prev)
-                    prev = rec["hash"]
-                    sealed.append(rec)
-                self._db.executemany(
-                    "INSERT INTO audit (seq, hash, time, kind, request_id, principal, body) VALUES (?,?,?,?,?,?,?)",
-                    [
-                        (r["seq"], r["hash"], *(_text(r.get(c)) for c in INDEXED), canonical_json(r))
-                        for r in sealed
-                    ],
-                )
-                self._db.execute("COMMIT")
-                return sealed
-            except sqlite3.Error as exc:
-                try:
-                    self._db.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass
-                raise AuditError(f"audit append failed: {exc}", path=str(self.path)) from None
+                self._db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            raise AuditError(f"audit append failed: {exc}", path=str(self.path)) from None
 
     def rows(self, filters: Filters | None = None) -> Iterator[StoredRecord]:
         sql, args = "SELECT seq, hash, body FROM audit", []
