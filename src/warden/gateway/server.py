@@ -32,7 +32,7 @@ def build_gateway(
         if upstream is not None:
             from warden.gateway.backends.upstream import UpstreamBackend
 
-            _loopback_or_http(upstream)
+            _require_http_url(upstream)
             backend = UpstreamBackend(
                 upstream, api_key=upstream_api_key, timeout_s=policy.server.upstream_timeout_s,
                 connect_timeout_s=policy.server.connect_timeout_s, max_connections=policy.server.max_concurrency * 2,
@@ -48,7 +48,7 @@ def build_gateway(
     return Gateway(policy, backend, AuditLog(store), attestation=attestation)
 
 
-def _loopback_or_http(url: str) -> None:
+def _require_http_url(url: str) -> None:
     if not url.startswith(("http://", "https://")):
         raise GatewayError(f"--upstream must be an http(s) URL, got {url!r}", code="usage")
 
