@@ -37,8 +37,13 @@ def gguf_name(hf: str) -> str | None:
     return None
 
 
-def write_llama_gguf(sd: dict[str, torch.Tensor], cfg: dict[str, int], out: Path, qtype: str = "F16",
-                     tokens: list[str] | None = None) -> Path:
+def write_llama_gguf(
+    sd: dict[str, torch.Tensor],
+    cfg: dict[str, int],
+    out: Path,
+    qtype: str = "F16",
+    tokens: list[str] | None = None,
+) -> Path:
     n_head, n_kv = int(cfg["num_attention_heads"]), int(cfg["num_key_value_heads"])
     w = gguf.GGUFWriter(str(out), arch="llama")
     w.add_block_count(int(cfg["num_hidden_layers"]))

@@ -21,6 +21,7 @@ clean checkpoints (CALIBRATION.md).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import tempfile
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from warden.errors import FormatError
 from warden.forensics.checkpoint import Checkpoint
 from warden.forensics.config import BaseFreeConfig
 from warden.forensics.layout import Layout
@@ -76,6 +78,7 @@ class BaseFreeResult:
     random_z: float | None = None  # (log ratio along r - mean over random directions) / std
     random_min_log_ratio: float | None = None
     direction: tuple[float, ...] = ()
+    problems: tuple[tuple[str, str], ...] = ()  # (file, message) of tensors that could not be read
 
 
 class _GramStore:
@@ -134,39 +137,46 @@ def run_basefree(
     d = layout.d_model
     say = progress or (lambda _m: None)
     store = _GramStore(cfg.gram_ram_bytes)
+    problems: list[tuple[str, str]] = []
+
+    def gram(name: str, max_rows: int | None = None) -> torch.Tensor | None:
+        info = ck.tensors[name]
+        axis = layout.roles[name].residual_axis
+        assert axis is not None
+        say(name)
+        try:
+            return normalized(residual_gram(ck, info, axis, max_rows=max_rows))
+        except FormatError as exc:
+            problems.append((exc.path or info.file, exc.message))
+            return None
+
     try:
         # reference: what the layers read (rows capped: readers are a reference, not the evidence)
         b = torch.zeros(d, d, dtype=torch.float64)
         n_readers = 0
         for name in layout.readers:
-            info = ck.tensors[name]
-            axis = layout.roles[name].residual_axis
-            assert axis is not None
-            say(f"reader {name}")
-            rows_cap = cfg.reader_rows_per_d * d if axis == 1 and len(info.shape) == 2 else None
-            b += normalized(residual_gram(ck, info, axis, max_rows=rows_cap))
-            n_readers += 1
-        if n_readers == 0:
-            b = torch.eye(d, dtype=torch.float64)
-        else:
-            b /= n_readers
+            two_d = len(ck.tensors[name].shape) == 2 and layout.roles[name].residual_axis == 1
+            g = gram(name, cfg.reader_rows_per_d * d if two_d else None)
+            if g is not None:
+                b += g
+                n_readers += 1
+        b = b / n_readers if n_readers else torch.eye(d, dtype=torch.float64)
         n_writers = 0
         for layer, slots in layout.writers.items():
             for slot, names in slots.items():
-                g = torch.zeros(d, d, dtype=torch.float64)
-                for name in names:  # MoE: every expert normalised, then averaged
-                    say(f"writer {name}")
-                    axis = layout.roles[name].residual_axis
-                    assert axis is not None
-                    g += normalized(residual_gram(ck, ck.tensors[name], axis))
-                    n_writers += 1
-                store.put(f"{layer}.{slot}", g / len(names))
-        emb = None
-        if layout.embedding is not None:
-            say(f"embedding {layout.embedding}")
-            info = ck.tensors[layout.embedding]
-            emb = normalized(residual_gram(ck, info, 1, max_rows=cfg.embedding_rows_per_d * d))
-        return _analyse(layout, store, b, emb, cfg, n_writers, n_readers)
+                gs = [g for g in (gram(n) for n in names) if g is not None]  # MoE: experts averaged
+                n_writers += len(gs)
+                if gs:
+                    store.put(f"{layer}.{slot}", torch.stack(gs).mean(0))
+        if n_writers == 0:
+            return BaseFreeResult(ran=False, reason="no readable residual writers", problems=tuple(problems))
+        emb = gram(layout.embedding, cfg.embedding_rows_per_d * d) if layout.embedding else None
+        try:
+            res = _analyse(layout, store, b, emb, cfg, n_writers, n_readers)
+        except (torch.linalg.LinAlgError, RuntimeError) as exc:  # degenerate matrices: report, don't crash
+            reason = f"numerical failure: {exc}"[:300]
+            return BaseFreeResult(ran=False, reason=reason, problems=tuple(problems))
+        return dataclasses.replace(res, problems=tuple(problems))
     finally:
         store.close()
 

@@ -23,6 +23,7 @@ from warden.errors import FormatError, UsageError
 
 MAX_JSON_BYTES = 64 << 20  # config / index / tokenizer files are small; cap what we parse
 PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle"}
+MAX_ABS_WEIGHT = 1e12  # no trained weight is near this; corrupt bytes often are (and overflow Grams)
 FLOAT_DTYPES = {"F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2"}
 
 
@@ -68,17 +69,22 @@ class Checkpoint:
         info = self.tensors[name]
         try:
             if self.format == "gguf":
-                return self._gguf_rows(name, start, stop)
-            handle = self._handles[info.file]
-            sl = handle.get_slice(name)
-            t = sl[start:stop] if info.shape else handle.get_tensor(name)
-            return t.to(torch.float32)
-        except FormatError:
-            raise
+                t = self._gguf_rows(name, start, stop)
+            else:
+                handle = self._handles[info.file]
+                raw = handle.get_slice(name)[start:stop] if info.shape else handle.get_tensor(name)
+                t = raw.to(torch.float32)
         except Exception as exc:  # noqa: BLE001 - library errors on corrupt data become one FormatError
             raise FormatError(
                 f"cannot read tensor {name!r}: {type(exc).__name__}: {exc}"[:400], path=info.file
             ) from exc
+        if t.numel() and not bool(torch.isfinite(t).all()):
+            raise FormatError(f"tensor {name!r} holds NaN or infinite values", path=info.file)
+        if t.numel() and float(t.abs().max()) > MAX_ABS_WEIGHT:
+            raise FormatError(
+                f"tensor {name!r} holds implausibly large values (> {MAX_ABS_WEIGHT:g})", path=info.file
+            )
+        return t
 
     def read_native(self, name: str) -> torch.Tensor | np.ndarray:
         """The stored values without conversion (for exact-equality checks)."""

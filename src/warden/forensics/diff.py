@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 
 from warden.errors import FormatError
 from warden.forensics.checkpoint import Checkpoint
@@ -91,8 +92,10 @@ def run_diff(
                     heads=heads,
                 )
             )
-        except FormatError as exc:
-            problems.append((exc.path or a.tensors[p.a].file, exc.message))
+        except (FormatError, torch.linalg.LinAlgError, RuntimeError) as exc:
+            msg = exc.message if isinstance(exc, FormatError) else f"numerical failure: {exc}"[:300]
+            path = exc.path if isinstance(exc, FormatError) else None
+            problems.append((path or a.tensors[p.a].file, msg))
             out.append(
                 TensorDiff(
                     key=p.key,
@@ -102,7 +105,7 @@ def run_diff(
                     role=role,
                     layer=ra.layer if ra else None,
                     status="unreadable",
-                    reason=exc.message,
+                    reason=msg,
                 )
             )
     return classify(tuple(out), pairing, la, cfg), problems

@@ -64,6 +64,19 @@ def normalized(g: torch.Tensor) -> torch.Tensor:
     return g * (g.shape[0] / tr) if tr > 0 else g
 
 
+def robust_cholesky(m: torch.Tensor, jitter: float) -> torch.Tensor:
+    """Cholesky of a PSD matrix with a diagonal jitter relative to its mean eigenvalue, raised until
+    it succeeds (a singular reference or an exact null must not stop the analysis)."""
+    d = m.shape[0]
+    scale = max(float(torch.trace(m)) / d, 1e-300)
+    eye = torch.eye(d, dtype=m.dtype)
+    for j in (jitter, 1e-7, 1e-4, 1e-2):
+        chol, info = torch.linalg.cholesky_ex((m + m.T) / 2 + j * scale * eye)
+        if int(info) == 0:
+            return chol
+    raise torch.linalg.LinAlgError("matrix is not positive definite even with jitter")
+
+
 @dataclass(frozen=True)
 class Eig:
     values: torch.Tensor  # (k,) ascending
@@ -74,11 +87,8 @@ class Whitener:
     """Bottom eigenpairs of the pencil (A, B) for a fixed reference B: A x = lambda B x."""
 
     def __init__(self, b: torch.Tensor, jitter: float = 1e-9) -> None:
-        d = b.shape[0]
         self.b = b
-        self.chol = torch.linalg.cholesky(
-            b + jitter * float(torch.trace(b)) / d * torch.eye(d, dtype=b.dtype)
-        )
+        self.chol = robust_cholesky(b, jitter)
 
     def bottom(self, a: torch.Tensor, k: int, seed: int = 0) -> Eig:
         d = a.shape[0]
@@ -96,8 +106,7 @@ def _inverse_iteration(a: torch.Tensor, b: torch.Tensor, k: int, seed: int, iter
     """Block inverse iteration with Rayleigh-Ritz: one Cholesky of A, then O(d^2 p) per step."""
     d = a.shape[0]
     p = min(d, k + 8)
-    jitter = 1e-10 * float(torch.trace(a)) / d
-    la = torch.linalg.cholesky(a + jitter * torch.eye(d, dtype=a.dtype))
+    la = robust_cholesky(a, 1e-10)
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(d, p, generator=gen, dtype=a.dtype)
     vals = torch.zeros(p, dtype=a.dtype)
@@ -105,7 +114,7 @@ def _inverse_iteration(a: torch.Tensor, b: torch.Tensor, k: int, seed: int, iter
         y = torch.cholesky_solve(b @ x, la)  # A^-1 B X: amplifies the smallest-lambda directions
         q, _ = torch.linalg.qr(y)
         a_s, b_s = q.T @ a @ q, q.T @ b @ q
-        lb = torch.linalg.cholesky((b_s + b_s.T) / 2)
+        lb = robust_cholesky(b_s, 1e-12)
         c = torch.linalg.solve_triangular(lb, a_s, upper=False)
         c = torch.linalg.solve_triangular(lb, c.T, upper=False)
         vals, s = torch.linalg.eigh((c + c.T) / 2)

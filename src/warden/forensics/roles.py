@@ -172,7 +172,7 @@ def classify(name: str, shape: tuple[int, ...], d_model: int | None = None) -> T
         if m is None:
             continue
         groups = m.groupdict()
-        layer = int(groups["layer"]) if groups.get("layer") else None
+        layer = int(groups["layer"]) if groups.get("layer") else _layer_of(name)
         expert = int(groups["expert"]) if groups.get("expert") else None
         packed = kind.endswith("_packed")
         if role is Role.NORM or len(shape) < 2:
