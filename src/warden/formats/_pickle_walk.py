@@ -497,15 +497,15 @@ class PickleWalker:
                 self.memo = saved_memo
         info.end = end_pos
         info.protocol = proto
-        prev = self._prev_memo
+        kept = self._prev_memo
         if (
             not fresh_memo
-            and prev is not None
+            and kept is not None
             and self._prev_len
             and (proto >= 4 or len(rep.nonstandard) != nonstd)
             and len(rep.imports) + rep.n_unresolved + rep.global_calls + rep.n_indirect != events
         ):
-            self._reused_unpickler_view(pos, end_pos, prev, self._prev_len)
+            self._reused_unpickler_view(pos, end_pos, kept, self._prev_len)
         self._prev_memo = None
         return end_pos, value
 
@@ -540,6 +540,7 @@ class PickleWalker:
         budget = _UNIT_BUDGET
         units = self.units
         tuple_cap = _TUPLE_CAP
+        x: Any
         track_lists = self.list_cap > _LIST_CAP  # lists only matter for legacy torch storage keys
         buf = self.buf
         n = self.n
@@ -1074,10 +1075,10 @@ class PickleWalker:
                     if ln < 0:
                         raise FormatError("LONG pickle has negative byte count", offset=base + i)
                     self.i = i + 5
-                    raw = self._take(ln, ln <= 64)
+                    big = self._take(ln, ln <= 64)
                     buf, n, base, i = self.buf, self.n, self.base, self.i
                     lim = n - 16
-                    push(from_bytes(raw, "little", signed=True) if raw is not None else _O)
+                    push(from_bytes(big, "little", signed=True) if big is not None else _O)
                 elif op == 0x82 or op == 0x83 or op == 0x84:  # EXT1 EXT2 EXT4
                     width = 1 if op == 0x82 else 2 if op == 0x83 else 4
                     code = from_bytes(buf[i + 1 : i + 1 + width], "little")
@@ -1366,7 +1367,7 @@ class _OverlayMemo(dict):  # type: ignore[type-arg]
     def __missing__(self, key: object) -> object:
         under = self._under
         if key in under:
-            return under[key]  # type: ignore[index]
+            return under[key]  # type: ignore[index,unused-ignore]
         if type(key) is int and 0 <= key < self._under_len and len(under) < self._under_len:
             return _O  # an entry of the previous pickle that was not kept (not a string or import)
         raise KeyError(key)
@@ -1419,14 +1420,14 @@ def _check_stack_global_operand(value: object, offset: int) -> None:
 
 def _describe(value: object) -> str:
     t = type(value)
-    if t is GlobalRef:
-        return f"import {value.path}"  # type: ignore[union-attr]
-    if t is Call:
-        f = value.func  # type: ignore[union-attr]
-        inner = f.path if type(f) is GlobalRef else _describe(f)
+    if isinstance(value, GlobalRef):
+        return f"import {value.path}"
+    if isinstance(value, Call):
+        f = value.func
+        inner = f.path if isinstance(f, GlobalRef) else _describe(f)
         return f"result of calling {inner}"
-    if t is _Marker:
-        return value.what  # type: ignore[union-attr]
+    if isinstance(value, _Marker):
+        return value.what
     if t is bytes:
         return "string"
     if t is StrRef:

@@ -147,8 +147,8 @@ def decompress_limited(stream: BinaryIO, size: int, codec: str, out: BinaryIO, l
                     out.write(produced)
                     total += len(produced)
                     _check_limits(total, pos, limits)
-                if d.eof or (pending == b"" and (is_zlib or d.needs_input)):
-                    break
+                if d.eof or (pending == b"" and (is_zlib or d.needs_input)) or not produced:
+                    break  # (no output: feed more input; every pass either consumes or produces)
         except (zlib.error, lzma.LZMAError, OSError, EOFError, ValueError) as exc:
             raise FormatError(f"{codec} stream is corrupt: {exc}", offset=pos - len(pending)) from None
         if d.eof:

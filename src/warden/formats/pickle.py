@@ -17,7 +17,7 @@ import io
 import tempfile
 from collections.abc import Iterator
 from pathlib import PurePosixPath
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from warden.errors import FormatError
 from warden.formats._pickle_walk import Blob, GlobalRef, PickleWalker, WalkReport, looks_like_pickle
@@ -317,13 +317,13 @@ def _nested(stream: BinaryIO, report: WalkReport, location: Location, ctx: ScanC
             yield from ctx.nested(io.BytesIO(blob.data), len(blob.data), member, name)
         elif blob.latin1:
             with tempfile.SpooledTemporaryFile(max_size=_SPOOL_MAX) as spool:
-                size = _latin1_decode(_Window(stream, blob.offset, blob.length), spool)
+                size = _latin1_decode(_window(stream, blob.offset, blob.length), spool)
                 if size is None:
                     continue  # not latin-1 text: _codecs.encode would fail, nothing is loaded
                 spool.seek(0)
                 yield from ctx.nested(spool, size, member, name)  # type: ignore[arg-type]
         else:
-            yield from ctx.nested(_Window(stream, blob.offset, blob.length), blob.length, member, name)
+            yield from ctx.nested(_window(stream, blob.offset, blob.length), blob.length, member, name)
     if report.trailing is not None:
         offset, length, _why = report.trailing
         stream.seek(offset)
@@ -333,7 +333,7 @@ def _nested(stream: BinaryIO, report: WalkReport, location: Location, ctx: ScanC
         )
         if suffix is not None:
             member = location.child(f"<bytes@{offset}>")
-            yield from ctx.nested(_Window(stream, offset, length), length, member, f"embedded{suffix}")
+            yield from ctx.nested(_window(stream, offset, length), length, member, f"embedded{suffix}")
 
 
 def _latin1_decode(src: BinaryIO, dst: Any) -> int | None:
@@ -358,6 +358,10 @@ def _blob_suffix(blob: Blob) -> str:
         if blob.head.startswith(magic):
             return suffix
     return ".pt" if blob.nested else ".bin"
+
+
+def _window(stream: BinaryIO, start: int, length: int) -> BinaryIO:
+    return cast(BinaryIO, _Window(stream, start, length))
 
 
 class _Window(io.RawIOBase):
