@@ -24,6 +24,8 @@ from warden.forensics.config import DiffConfig
 from warden.forensics.linalg import top_svd
 
 MANTISSA = {"F64": 52, "F32": 23, "F16": 10, "BF16": 7, "F8_E4M3": 3, "F8_E5M2": 2}
+# smallest normal number: below it rounding is absolute (subnormals), not relative
+TINY = {"F64": 2.3e-308, "F32": 1.2e-38, "F16": 6.1e-5, "BF16": 1.2e-38, "F8_E4M3": 2**-6, "F8_E5M2": 2**-14}
 IN_MEMORY_ELEMS = 1 << 24
 
 
@@ -74,7 +76,9 @@ class _Stats:
     equal: bool = True
     within_ulp: int = 0
 
-    def add(self, a: torch.Tensor, b: torch.Tensor, ulp_rel: float | None) -> torch.Tensor:
+    def add(
+        self, a: torch.Tensor, b: torch.Tensor, ulp_rel: float | None, ulp_abs: float = 0.0
+    ) -> torch.Tensor:
         a64, b64 = a.double(), b.double()
         d = a64 - b64
         self.fro_d += float((d * d).sum())
@@ -90,7 +94,7 @@ class _Stats:
             self.equal = False
         self.rows_changed += int(changed.reshape(changed.shape[0], -1).any(dim=1).sum()) if d.ndim else 0
         if ulp_rel is not None:
-            ok = d.abs() <= ulp_rel * b64.abs() * 1.001 + 1e-30
+            ok = d.abs() <= ulp_rel * b64.abs() * 1.001 + ulp_abs
             self.within_ulp += int(ok.sum())
         return d.to(torch.float32)
 
@@ -159,12 +163,15 @@ def compare(
             **common,
         )
     cross = a_ck.format != b_ck.format or ia.dtype != ib.dtype
-    ulp_rel = None
+    ulp_rel, ulp_abs = None, 0.0
     quantized = ia.dtype not in MANTISSA or ib.dtype not in MANTISSA
     if cross and not quantized:
         ulp_rel = 2.0 ** -min(MANTISSA[ia.dtype], MANTISSA[ib.dtype])
+        ulp_abs = max(TINY[ia.dtype], TINY[ib.dtype])
     if axis == 1 and len(ia.shape) == 2 and ia.numel > IN_MEMORY_ELEMS and heads == (None, None):
-        return _compare_streamed(a_ck, a_name, b_ck, b_name, common, cross, quantized, ulp_rel, cfg)
+        return _compare_streamed(
+            a_ck, a_name, b_ck, b_name, common, cross, quantized, (ulp_rel, ulp_abs), cfg
+        )
     a = a_ck.read(a_name)
     b = b_ck.read(b_name)
     from warden.forensics.pairing import unpermute_qk
@@ -174,7 +181,7 @@ def compare(
     if heads[1]:
         b = unpermute_qk(b, heads[1])
     st = _Stats()
-    d = st.add(a, b, ulp_rel)
+    d = st.add(a, b, ulp_rel, ulp_abs)
     out = dict(
         rel_norm=round(st.rel, 8),
         corr=_r(st.corr),
@@ -258,10 +265,11 @@ def _compare_streamed(
     common: dict[str, object],
     cross: bool,
     quantized: bool,
-    ulp_rel: float | None,
+    ulp: tuple[float | None, float],
     cfg: DiffConfig,
 ) -> TensorDiff:
     """(n, d) tensors too large to hold: R = dW^T (d, n); randomized range finder in 3 row passes."""
+    ulp_rel, ulp_abs = ulp
     n, d = a_ck.tensors[a_name].shape
     q = min(d, cfg.top_k + 8)
     step = max(1, IN_MEMORY_ELEMS // (4 * d))
@@ -273,7 +281,7 @@ def _compare_streamed(
     col_b = torch.zeros(d, dtype=torch.float64)
     for s, e in spans:  # pass 1: sums, equality, Y = R Omega
         a, b = a_ck.read_rows(a_name, s, e), b_ck.read_rows(b_name, s, e)
-        dd = st.add(a, b, ulp_rel)
+        dd = st.add(a, b, ulp_rel, ulp_abs)
         omega = torch.randn(e - s, q, generator=gen)
         y += (dd.T @ omega).double()
         col_a += (a.double() ** 2).sum(0)
