@@ -125,6 +125,19 @@ def test_stack_global_with_bytes_operand_fails_like_cpython(canary: Path) -> Non
     assert "requires str" in bad.evidence["error"]
 
 
+@pytest.mark.parametrize(
+    ("module_op", "name_op"),
+    [
+        (b"V\\u006fs\n", b"Vsy\\u0073tem\n"),  # UNICODE: raw-unicode-escape
+        (b"S'\\x6fs'\n", b'S"sys\\x74em"\n'),  # STRING: Python 2 escapes, either quote
+        (b"T\x02\x00\x00\x00os", b"U\x06system"),  # BINSTRING / SHORT_BINSTRING
+    ],
+)
+def test_escaped_strings_resolve(canary: Path, module_op: bytes, name_op: bytes) -> None:
+    data = b"\x80\x04" + module_op + name_op + b"\x93(V" + f"touch {canary}".encode() + b"\ntR."
+    assert "os.system" in dangerous(scan_with_core(data)[0])
+
+
 def test_memo_confusion_resolves_like_cpython(canary: Path) -> None:
     """MEMOIZE numbers by memo size: the safe strings land on keys 2 and 3, os/system stay 0 and 1."""
     rep = walk(P.memo_confusion(canary))

@@ -38,6 +38,7 @@ import gc
 import io
 import re
 import struct
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
@@ -1455,10 +1456,14 @@ def _string_arg(line: bytes | None, offset: int) -> object:
         return _LONG
     if len(line) < 2 or line[0] != line[-1] or line[:1] not in (b"'", b'"'):
         raise FormatError("the STRING opcode argument must be quoted", offset=offset)
-    try:
-        value = codecs.escape_decode(line[1:-1])[0]
-    except ValueError as exc:
-        raise FormatError(f"bad STRING escape: {exc}", offset=offset) from None
+    value = line[1:-1]
+    if b"\\" in value:
+        try:
+            with warnings.catch_warnings():  # invalid escapes only warn (as in CPython's load_string)
+                warnings.simplefilter("ignore")
+                value = codecs.escape_decode(value)[0]
+        except ValueError as exc:
+            raise FormatError(f"bad STRING escape: {exc}", offset=offset) from None
     return value if len(value) <= _KEEP_STR else _LONG
 
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import Any, BinaryIO, cast
 
-from warden.errors import FormatError
+from warden.errors import FormatError, LimitExceeded
 from warden.formats._pickle_walk import Blob, GlobalRef, PickleWalker, WalkReport, looks_like_pickle
 from warden.formats.interface import FormatScanner, ScanContext
 from warden.formats.pickle_policy import classify_global
@@ -123,7 +123,7 @@ _PICKLE_SUFFIXES = {
     ".model", ".dill",
 }  # fmt: skip
 _MAX_OFFSETS = 10
-_MAX_NESTED = 10_000
+_MAX_NESTED = 100_000
 _SPOOL_MAX = 64 << 20
 _MAGIC_SUFFIX = (
     (b"PK\x03\x04", ".zip"),
@@ -310,7 +310,8 @@ def _add_context(evidence: dict[str, Any], g: GlobalRef, context: str) -> None:
 def _nested(stream: BinaryIO, report: WalkReport, location: Location, ctx: ScanContext) -> Iterator[Finding]:
     """Hand embedded files (nested-loader arguments, payloads with a file magic, trailing data with a
     file magic) back to the core."""
-    for blob in report.blobs[:_MAX_NESTED]:
+    cap = min(_MAX_NESTED, ctx.limits.max_members)
+    for blob in report.blobs[:cap]:
         member = location.child(f"<bytes@{blob.offset}>")
         name = f"embedded{_blob_suffix(blob)}"
         if blob.data is not None:
@@ -324,6 +325,8 @@ def _nested(stream: BinaryIO, report: WalkReport, location: Location, ctx: ScanC
                 yield from ctx.nested(spool, size, member, name)  # type: ignore[arg-type]
         else:
             yield from ctx.nested(_window(stream, blob.offset, blob.length), blob.length, member, name)
+    if len(report.blobs) > cap:
+        raise LimitExceeded(f"{len(report.blobs)} embedded files in one pickle file; only {cap} were scanned")
     if report.trailing is not None:
         offset, length, _why = report.trailing
         stream.seek(offset)
