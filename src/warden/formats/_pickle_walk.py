@@ -582,7 +582,7 @@ class PickleWalker:
                     i += 3
                 elif op == 0x8C:  # SHORT_BINUNICODE
                     ln = buf[i + 1]
-                    if i + 4 + ln <= n:
+                    if i + 8 + ln <= n:  # room for a fused memo opcode after the string
                         x = buf[i + 2 : i + 2 + ln]
                         push(x)
                         i += 2 + ln
@@ -595,6 +595,9 @@ class PickleWalker:
                         elif o2 == 0x71:  # BINPUT right after the push
                             memo[buf[i + 1]] = x
                             i += 2
+                        elif o2 == 0x72:  # LONG_BINPUT right after the push
+                            memo[unpack_I(buf, i + 1)[0]] = x
+                            i += 5
                     else:
                         self.i = i + 2
                         push(self._take(ln, True))
@@ -631,6 +634,9 @@ class PickleWalker:
                     elif o2 == 0x71:  # BINPUT right after the push
                         memo[buf[i + 1]] = x
                         i += 2
+                    elif o2 == 0x72:  # LONG_BINPUT right after the push
+                        memo[unpack_I(buf, i + 1)[0]] = x
+                        i += 5
                 elif op == 0x7D:  # EMPTY_DICT
                     if units < budget:
                         units += 4
@@ -648,6 +654,9 @@ class PickleWalker:
                     elif o2 == 0x71:  # BINPUT right after the push
                         memo[buf[i + 1]] = x
                         i += 2
+                    elif o2 == 0x72:  # LONG_BINPUT right after the push
+                        memo[unpack_I(buf, i + 1)[0]] = x
+                        i += 5
                 elif op == 0x65:  # APPENDS
                     if not marks:
                         raise FormatError("APPENDS without MARK", offset=base + i)
@@ -719,6 +728,9 @@ class PickleWalker:
                     elif o2 == 0x71:  # BINPUT right after the push
                         memo[buf[i + 1]] = x
                         i += 2
+                    elif o2 == 0x72:  # LONG_BINPUT right after the push
+                        memo[unpack_I(buf, i + 1)[0]] = x
+                        i += 5
                 elif op == 0x94:  # MEMOIZE
                     memo[len(memo)] = stack[-1]
                     if proto < 4:
@@ -746,6 +758,9 @@ class PickleWalker:
                     elif o2 == 0x71:  # BINPUT right after the push
                         memo[buf[i + 1]] = x
                         i += 2
+                    elif o2 == 0x72:  # LONG_BINPUT right after the push
+                        memo[unpack_I(buf, i + 1)[0]] = x
+                        i += 5
                 elif op == 0x85:  # TUPLE1
                     a = stack.pop()
                     if units < budget:
@@ -764,6 +779,9 @@ class PickleWalker:
                     elif o2 == 0x71:  # BINPUT right after the push
                         memo[buf[i + 1]] = x
                         i += 2
+                    elif o2 == 0x72:  # LONG_BINPUT right after the push
+                        memo[unpack_I(buf, i + 1)[0]] = x
+                        i += 5
                 elif op == 0x87:  # TUPLE3
                     c = stack.pop()
                     b = stack.pop()
@@ -784,6 +802,9 @@ class PickleWalker:
                     elif o2 == 0x71:  # BINPUT right after the push
                         memo[buf[i + 1]] = x
                         i += 2
+                    elif o2 == 0x72:  # LONG_BINPUT right after the push
+                        memo[unpack_I(buf, i + 1)[0]] = x
+                        i += 5
                 elif op == 0x61:  # APPEND
                     v = stack.pop()
                     target = stack[-1]
@@ -1135,7 +1156,7 @@ class PickleWalker:
             raise
         except FormatError:
             raise
-        except (ValueError, OverflowError, UnicodeError, TypeError) as exc:
+        except (ValueError, OverflowError, UnicodeError, TypeError, struct.error) as exc:
             raise FormatError(
                 f"malformed pickle ({type(exc).__name__}: {exc})"[:200], offset=base + i
             ) from None
