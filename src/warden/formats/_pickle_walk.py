@@ -17,6 +17,12 @@ if more pickle follows) and joblib's inline arrays (raw array bytes, or a nested
 for object arrays, right after the ``BUILD`` of a ``NumpyArrayWrapper``). Bulk payloads
 (``BINBYTES*``, ``BYTEARRAY8``, long strings) are skipped with ``seek`` and never held in memory.
 
+Where loaders disagree, every reading is checked: joblib's array bytes are also walked as opcodes
+(what plain ``pickle.load`` would do with them), and a later pickle that imports or calls is also
+walked with the previous pickle's memo continued (an ``Unpickler`` reused across ``load()`` calls)
+besides the fresh memo ``pickle.load`` gives it. Byte payloads handed to a nested loader
+(``torch.storage._load_from_bytes``) or starting with a file magic are listed for the scanning core.
+
 Why hand-written: ``pickletools.genops`` is the reference for opcode decoding, but it builds a Python
 object for every argument (decoding every string and long), reads one opcode at a time through
 ``read()`` calls, cannot seek past payloads, keeps no stack or memo (so peers that use it resolve
