@@ -105,3 +105,34 @@ def test_root_digest_agrees_with_openssf_model_signing(tmp_path: Path) -> None:
     (tmp_path / "z.json").write_text("{}")
     theirs = signing.Payload(hashing.Config().hash(tmp_path)).statement.pb.subject[0].digest["sha256"]
     assert build_manifest(tmp_path).root_digest == theirs
+
+
+def test_polyglot_tar_pickle_is_also_walked_as_pickle(
+    tmp_path: Path, canary: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file that is a valid tar AND a pickle: the tar parser claims it, but the bytes are still
+    walked as a pickle (torch.load falls back to unpickling what is not a zip)."""
+    import io
+    import tarfile
+
+    from warden.formats import default_scanners
+    from warden.formats.tar import TarScanner
+    from warden.scan.core import Scanner
+
+    monkeypatch.chdir(tmp_path)  # the payload names the canary relatively, to fit a tar name field
+    payload = f"c__builtin__\nexec\n(Vopen({canary.name!r},'w')\ntR.".encode()
+    assert len(payload) < 100
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tf:
+        info = tarfile.TarInfo("x")
+        info.size = 1
+        tf.addfile(info, io.BytesIO(b"x"))
+    tar = bytearray(buf.getvalue())
+    tar[0:100] = payload.ljust(100, b"\0")
+    tar[148:156] = b"        "
+    tar[148:156] = f"{sum(tar[:512]):06o}\0 ".encode()
+    p = tmp_path / "weights.pt"
+    p.write_bytes(bytes(tar))
+    assert TarScanner().sniff(bytes(tar[:4096]), "weights.pt")  # the tar parser is picked first
+    findings = list(Scanner(default_scanners()).scan_file(p, "weights.pt", tmp_path))
+    assert "PICKLE-DANGEROUS-GLOBAL" in {f.rule_id for f in findings}

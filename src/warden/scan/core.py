@@ -9,7 +9,7 @@ malicious file that is also partly broken is still reported as malicious.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
@@ -51,6 +51,9 @@ MISMATCH = rule(
     "Rename the file to its real format or replace it with a safetensors export.",
 )
 
+# Formats that are also walked when their sniff matches but another scanner was picked first: these
+# are the ones whose loaders execute code, so a polyglot must not hide them behind an innocent parser.
+POLYGLOT_ALSO = frozenset({"pickle"})
 # Extensions that mean "model weights or serialized objects": an unparseable one is worth a finding.
 MODEL_EXTENSIONS = {
     ".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".safetensors", ".gguf", ".ggml",
@@ -142,30 +145,42 @@ class Scanner:
         expected = EXPECTED_FORMAT.get(suffix)
         if expected is not None and scanner.name not in expected:
             yield MISMATCH(location, {"extension": suffix, "detected_format": scanner.name})
-        status, reason = "scanned", ""
+        status, reason = yield from self._run(scanner, stream, size, location, ctx)
+        # Polyglots: a loader that tries several formats in turn (torch.load: zip, then tar, then pickle)
+        # may read the bytes as a pickle even when another parser claimed them first. Walk them as one too.
+        for extra in self.scanners:
+            if extra is not scanner and extra.name in POLYGLOT_ALSO and extra.sniff(head, ""):  # bytes alone
+                stream.seek(0)
+                yield from self._run(extra, stream, size, location, ctx)
+        if top_level:
+            self.outcomes.append(FileOutcome(location.file, scanner.name, status, reason))
+
+    def _run(
+        self, scanner: FormatScanner, stream: BinaryIO, size: int, location: Location, ctx: ScanContext
+    ) -> Generator[Finding, None, tuple[str, str]]:
+        """Run one scanner, turning its failures into findings; returns (status, reason)."""
         try:
             yield from scanner.scan(stream, size, location, ctx)
         except LimitExceeded as exc:
-            status, reason = "malformed", exc.message
             yield LIMIT_HIT(_at(location, exc.offset), {"format": scanner.name, "error": exc.message})
+            return "malformed", exc.message
         except FormatError as exc:
-            status, reason = "malformed", exc.message
             yield scanner.malformed_rule(
                 _at(location, exc.offset), {"format": scanner.name, "error": exc.message}
             )
+            return "malformed", exc.message
         except RecursionError:
-            status, reason = "malformed", "nesting too deep"
             yield LIMIT_HIT(location, {"format": scanner.name, "error": "nesting too deep"})
+            return "malformed", "nesting too deep"
         except MemoryError:
-            status, reason = "error", "out of memory"
             yield INTERNAL_ERROR(location, {"format": scanner.name, "error": "MemoryError"})
+            return "error", "out of memory"
         except Exception as exc:  # noqa: BLE001 - safety net: a parser bug must not hide other files
-            status, reason = "error", f"{type(exc).__name__}: {exc}"
             yield INTERNAL_ERROR(
                 location, {"format": scanner.name, "error": f"{type(exc).__name__}: {exc}"[:500]}
             )
-        if top_level:
-            self.outcomes.append(FileOutcome(location.file, scanner.name, status, reason))
+            return "error", f"{type(exc).__name__}: {exc}"
+        return "scanned", ""
 
 
 def _at(location: Location, offset: int | None) -> Location:
