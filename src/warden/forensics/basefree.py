@@ -154,9 +154,12 @@ def run_basefree(
         # reference: what the layers read (rows capped: readers are a reference, not the evidence)
         b = torch.zeros(d, d, dtype=torch.float64)
         n_readers = 0
+        # the reference is estimated from reader_rows_per_d * d rows in all (a fixed N/d, so its
+        # sampling noise, and the calibrated threshold, do not depend on the model's size)
+        per_reader = max(64, cfg.reader_rows_per_d * d // max(1, len(layout.readers)))
         for name in layout.readers:
             two_d = len(ck.tensors[name].shape) == 2 and layout.roles[name].residual_axis == 1
-            g = gram(name, cfg.reader_rows_per_d * d if two_d else None)
+            g = gram(name, per_reader if two_d else None)
             if g is not None:
                 b += g
                 n_readers += 1
@@ -181,14 +184,19 @@ def run_basefree(
         store.close()
 
 
-def _layer_gram(store: _GramStore, layer: int) -> torch.Tensor | None:
-    parts = [g for g in (store.get(f"{layer}.attn"), store.get(f"{layer}.mlp")) if g is not None]
-    if not parts:
-        return None
-    out = parts[0]
-    for p in parts[1:]:
-        out = out + p
-    return out / len(parts)
+def _window_gram(store: _GramStore, layers: list[int], start: int, stop: int) -> torch.Tensor | None:
+    """Mean over the window's layers of (attn_out + mlp_out) / 2, accumulated one Gram at a time."""
+    total: torch.Tensor | None = None
+    n = 0
+    for layer in layers:
+        if not start <= layer <= stop:
+            continue
+        parts = [g for g in (store.get(f"{layer}.attn"), store.get(f"{layer}.mlp")) if g is not None]
+        for g in parts:
+            g.mul_(1.0 / len(parts))
+            total = g if total is None else total.add_(g)
+        n += 1 if parts else 0
+    return None if total is None else total.div_(n)
 
 
 def _analyse(
@@ -210,12 +218,10 @@ def _analyse(
         b = p @ b @ p + 1e-3 * torch.full((d, d), 1.0 / d, dtype=torch.float64)
     whiten = Whitener(b)
     results: list[tuple[WindowGap, torch.Tensor]] = []
-    per_layer = {layer: _layer_gram(store, layer) for layer in layers}
     for start, stop in windows_for(n_layers, cfg.window_widths):
-        mats = [per_layer[i] for i in range(start, stop + 1) if per_layer.get(i) is not None]
-        if not mats:
+        a = _window_gram(store, layers, start, stop)
+        if a is None:
             continue
-        a = torch.stack(mats).mean(0)  # type: ignore[arg-type]
         eig = whiten.bottom(a, cfg.n_eigs, seed=cfg.seed)
         logs = torch.log(eig.values.clamp_min(LOG_FLOOR))
         gap = float(logs[1] - logs[0]) if logs.numel() > 1 else 0.0
@@ -226,8 +232,8 @@ def _analyse(
             )
         )
     best, r = max(results, key=lambda t: t[0].gap)
-    mats = [per_layer[i] for i in range(best.start, best.stop + 1) if per_layer.get(i) is not None]
-    a_best = torch.stack(mats).mean(0)  # type: ignore[arg-type]
+    a_best = _window_gram(store, layers, best.start, best.stop)
+    assert a_best is not None
     r = r / r.norm()
     reader_e = float(r @ b @ r)
     profile = []

@@ -11,7 +11,8 @@ us memory-mapped. GGUF goes through ``gguf.GGUFReader`` (mmap) and ``gguf.quants
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import math
+import mmap as mmap_mod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,7 @@ class Checkpoint:
     model_type: str | None = None
     d_model: int | None = None
     problems: list[tuple[str, str]] = field(default_factory=list)  # (file, message) found while opening
-    _handles: dict[str, Any] = field(default_factory=dict, repr=False)
+    _files: set[str] = field(default_factory=set, repr=False)  # safetensors files whose header parsed
     _gguf: Any = field(default=None, repr=False)
     _gguf_tensors: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -71,19 +72,19 @@ class Checkpoint:
             if self.format == "gguf":
                 t = self._gguf_rows(name, start, stop)
             else:
-                handle = self._handles[info.file]
-                raw = handle.get_slice(name)[start:stop] if info.shape else handle.get_tensor(name)
-                t = raw.to(torch.float32)
+                with self._open(info.file) as handle:
+                    raw = handle.get_slice(name)[start:stop] if info.shape else handle.get_tensor(name)
+                    t = raw.to(torch.float32)
         except Exception as exc:  # noqa: BLE001 - library errors on corrupt data become one FormatError
             raise FormatError(
                 f"cannot read tensor {name!r}: {type(exc).__name__}: {exc}"[:400], path=info.file
             ) from exc
-        if t.numel() and not bool(torch.isfinite(t).all()):
-            raise FormatError(f"tensor {name!r} holds NaN or infinite values", path=info.file)
-        if t.numel() and float(t.abs().max()) > MAX_ABS_WEIGHT:
-            raise FormatError(
-                f"tensor {name!r} holds implausibly large values (> {MAX_ABS_WEIGHT:g})", path=info.file
+        peak = float(t.abs().max()) if t.numel() else 0.0  # one pass: NaN compares False below
+        if not peak <= MAX_ABS_WEIGHT:
+            what = (
+                "NaN or infinite" if not math.isfinite(peak) else f"implausibly large (> {MAX_ABS_WEIGHT:g})"
             )
+            raise FormatError(f"tensor {name!r} holds {what} values", path=info.file)
         return t
 
     def read_native(self, name: str) -> torch.Tensor | np.ndarray:
@@ -92,18 +93,17 @@ class Checkpoint:
         try:
             if self.format == "gguf":
                 return np.asarray(self._gguf_tensors[name].data)
-            return self._handles[info.file].get_tensor(name)
+            with self._open(info.file) as handle:
+                return handle.get_tensor(name).clone()
         except Exception as exc:  # noqa: BLE001
             raise FormatError(f"cannot read tensor {name!r}: {exc}"[:400], path=info.file) from exc
 
-    def iter_row_blocks(self, name: str, max_elems: int = 1 << 24) -> Iterator[torch.Tensor]:
-        """Axis-0 blocks of at most ``max_elems`` elements, so one huge tensor never sits in memory."""
-        info = self.tensors[name]
-        rows = info.shape[0]
-        per_row = max(1, info.numel // max(rows, 1))
-        step = max(1, max_elems // per_row)
-        for start in range(0, rows, step):
-            yield self.read_rows(name, start, min(rows, start + step))
+    def _open(self, rel: str) -> Any:
+        """A fresh memory map per read: dropping it unmaps the pages we touched, so resident memory
+        stays at about one tensor instead of growing to the whole checkpoint."""
+        from safetensors import safe_open
+
+        return safe_open(str(self.root / rel), framework="pt")
 
     def _gguf_rows(self, name: str, start: int, stop: int) -> torch.Tensor:
         import gguf
@@ -116,8 +116,9 @@ class Checkpoint:
             arr = np.array(data, dtype=np.float32)  # copy: the mmap is read-only
         else:
             arr = gguf.quants.dequantize(np.asarray(data), qtype).astype(np.float32, copy=False)
-        arr = arr.reshape((stop - start, *info.shape[1:]))
-        return torch.from_numpy(np.ascontiguousarray(arr))
+        arr = np.ascontiguousarray(arr.reshape((stop - start, *info.shape[1:])))
+        _drop_pages(self._gguf)
+        return torch.from_numpy(arr)
 
     # -- metadata ----------------------------------------------------------------------------------
     def vocab(self) -> list[str] | None:
@@ -134,7 +135,7 @@ class Checkpoint:
         return None
 
     def close(self) -> None:
-        self._handles.clear()
+        self._files.clear()
         self._gguf_tensors.clear()
         self._gguf = None
 
@@ -250,7 +251,7 @@ def _open_index(ref: str, index_path: Path) -> Checkpoint:
         if not (root / s).is_file():
             ck.problems.append((s, "shard named in the index is missing"))
     absent = [
-        (shard, name) for name, shard in weight_map.items() if shard in ck._handles and name not in ck.tensors
+        (shard, name) for name, shard in weight_map.items() if shard in ck._files and name not in ck.tensors
     ]
     for shard, name in absent[:20]:
         ck.problems.append((shard, f"index lists tensor {name!r} but the shard does not hold it"))
@@ -283,7 +284,8 @@ def _open_safetensors(ref: str, root: Path, files: list[str]) -> Checkpoint:
         except Exception as exc:  # noqa: BLE001 - SafetensorError, OSError, bad dtype: one problem per file
             ck.problems.append((rel, f"unreadable safetensors file: {type(exc).__name__}: {exc}"[:300]))
             continue
-        ck._handles[rel] = handle
+        ck._files.add(rel)
+        del handle
         for info in infos:
             if info.name in ck.tensors:
                 ck.problems.append((rel, f"tensor {info.name!r} also in {ck.tensors[info.name].file}"))
@@ -292,6 +294,17 @@ def _open_safetensors(ref: str, root: Path, files: list[str]) -> Checkpoint:
     if not ck.tensors and ck.problems:
         raise FormatError("; ".join(m for _, m in ck.problems)[:500], path=str(root / ck.problems[0][0]))
     return ck
+
+
+def _drop_pages(reader: Any) -> None:
+    """Tell the kernel we are done with the GGUF pages we touched (they stay in the page cache but
+    leave this process's resident set). Best effort: the attribute is numpy's private mmap handle."""
+    mm = getattr(getattr(reader, "data", None), "_mmap", None)
+    if mm is not None and hasattr(mm, "madvise") and hasattr(mmap_mod, "MADV_DONTNEED"):
+        try:
+            mm.madvise(mmap_mod.MADV_DONTNEED)
+        except (OSError, ValueError):
+            pass
 
 
 def _gguf_field(reader: Any, key: str) -> Any:

@@ -13,11 +13,11 @@ class BaseFreeConfig:
     window_widths: tuple[int, ...] = (1, 2, 4, 8, 16)  # plus the whole stack; stride = width // 2
     n_eigs: int = 8  # bottom eigenvalues kept per window (gap + spectrum for the report)
     embedding_rows_per_d: int = 8  # embedding rows sampled = this * d (None-like when vocab smaller)
-    reader_rows_per_d: int = 2  # rows kept per reading matrix (gate/up/q/...) = this * d
+    reader_rows_per_d: int = 32  # rows of reading matrices (q/k/v/gate/up) sampled in all = this * d
     n_random: int = 256  # random directions for the random-direction null of the best window
     affected_weight: float = 0.5  # a layer is "affected" when its apparent ablation weight is >= this
     embedding_null_log: float = -7.0  # log relative energy below which the embedding is "ablated too"
-    gram_ram_bytes: int = 512 << 20  # per-layer Grams above this spill to a temporary directory
+    gram_ram_bytes: int = 256 << 20  # per-layer Grams above this spill to a temporary directory
     seed: int = 0
 
 

@@ -27,6 +27,7 @@ MANTISSA = {"F64": 52, "F32": 23, "F16": 10, "BF16": 7, "F8_E4M3": 3, "F8_E5M2":
 # smallest normal number: below it rounding is absolute (subnormals), not relative
 TINY = {"F64": 2.3e-308, "F32": 1.2e-38, "F16": 6.1e-5, "BF16": 1.2e-38, "F8_E4M3": 2**-6, "F8_E5M2": 2**-14}
 IN_MEMORY_ELEMS = 1 << 24
+CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -79,24 +80,25 @@ class _Stats:
     def add(
         self, a: torch.Tensor, b: torch.Tensor, ulp_rel: float | None, ulp_abs: float = 0.0
     ) -> torch.Tensor:
-        a64, b64 = a.double(), b.double()
-        d = a64 - b64
-        self.fro_d += float((d * d).sum())
-        self.fro_b += float((b64 * b64).sum())
-        self.sa += float(a64.sum())
-        self.sb += float(b64.sum())
-        self.saa += float((a64 * a64).sum())
-        self.sbb += float((b64 * b64).sum())
-        self.sab += float((a64 * b64).sum())
+        d = a - b  # float32, same shape
+        fa, fb, fd = a.reshape(-1), b.reshape(-1), d.reshape(-1)
+        for s in range(0, fa.numel(), CHUNK):  # float64 sums without a float64 copy of the tensor
+            ca, cb, cd = fa[s : s + CHUNK].double(), fb[s : s + CHUNK].double(), fd[s : s + CHUNK].double()
+            self.fro_d += float(cd @ cd)
+            self.fro_b += float(cb @ cb)
+            self.sa += float(ca.sum())
+            self.sb += float(cb.sum())
+            self.saa += float(ca @ ca)
+            self.sbb += float(cb @ cb)
+            self.sab += float(ca @ cb)
+            if ulp_rel is not None:
+                self.within_ulp += int((cd.abs() <= ulp_rel * cb.abs() * 1.001 + ulp_abs).sum())
         self.n += a.numel()
         changed = d != 0
         if changed.any():
             self.equal = False
         self.rows_changed += int(changed.reshape(changed.shape[0], -1).any(dim=1).sum()) if d.ndim else 0
-        if ulp_rel is not None:
-            ok = d.abs() <= ulp_rel * b64.abs() * 1.001 + ulp_abs
-            self.within_ulp += int(ok.sum())
-        return d.to(torch.float32)
+        return d
 
     @property
     def rel(self) -> float:
@@ -198,11 +200,12 @@ def compare(
     struct = _structure(svd.s, svd.fro2, r_d.shape, cfg)
     prec = cross and _precision(st, quantized, ulp_rel, ia.dtype, ib.dtype, cfg, spikes=struct["rank"])
     u1 = svd.u[:, 0].double()
-    x, y = u1 @ r_d.double(), u1 @ r_b.double()
+    u32 = u1.float()
+    x, y = (u32 @ r_d).double(), (u32 @ r_b).double()
     xy, xx, yy = float(x @ y), float(x @ x), float(y @ y)
     drop = _drop(xx, xy, yy)
-    rb_norm = r_b.double().norm(dim=1)
-    ra_norm = (r_b.double() + r_d.double()).norm(dim=1)
+    rb_norm = torch.linalg.vector_norm(r_b, dim=1).double()
+    ra_norm = torch.linalg.vector_norm(_residual_view(a, axis), dim=1).double()
     rnc = float(((ra_norm - rb_norm).abs() / rb_norm.clamp_min(1e-30)).max())
     return TensorDiff(
         status="precision" if prec else "changed",

@@ -1,0 +1,101 @@
+"""Detection rate, false positives and AUROC of the base-free detector on real trained weights
+(all-MiniLM-L6-v2), computed here from real runs: several directions (refusal-style mean-difference
+directions from MiniLM's own activations, and random ones) x attacks, against clean and benign-edit
+negatives, in fp32 and bf16. The flag threshold is the library's calibrated default, not tuned here."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.forensics import edits as E
+from tests.forensics import models as MD
+from warden.forensics import BaseFreeConfig, run_forensics
+
+W = MD.MINILM_WRITERS
+LORA_TARGETS = [
+    f"encoder.layer.{i}.attention.self.{k}.weight" for i in range(6) for k in ("query", "value")
+] + [n for n, _ in W]
+Attack = Callable[[E.StateDict, torch.Tensor, int], E.StateDict]
+ATTACKS: dict[str, Attack] = {
+    "classic": lambda sd, r, s: E.ablate(sd, W, r, 1.0, embedding=MD.MINILM_EMBEDDING),
+    "partial-w1.0": lambda sd, r, s: E.ablate(sd, W, r, 1.0),
+    "partial-w0.8": lambda sd, r, s: E.ablate(sd, W, r, 0.8),
+    "partial-w0.5": lambda sd, r, s: E.ablate(sd, W, r, 0.5),
+    "tent-w1.0": lambda sd, r, s: E.ablate(sd, W, r, E.per_layer(E.tent(6, 1.0, 1 + s % 4, 1.5), 2)),
+    "normpres-rank3": lambda sd, r, s: E.normpreserving(sd, W, r, 1.0),
+}
+NEGATIVES: dict[str, Callable[[E.StateDict, int], E.StateDict]] = {
+    "clean": lambda sd, s: sd,
+    "lora-r4": lambda sd, s: E.lora_merge(sd, LORA_TARGETS, 4, seed=s),
+    "lora-r8": lambda sd, s: E.lora_merge(sd, LORA_TARGETS, 8, seed=100 + s, rel=0.2),
+    "finetune-noise": lambda sd, s: E.finetune_noise(sd, seed=s, rel=0.01 if s % 2 else 0.05),
+}
+DETECTABLE = ("classic", "partial-w1.0", "partial-w0.8", "tent-w1.0", "normpres-rank3")
+
+
+def auroc(pos: list[float], neg: list[float]) -> float:
+    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    return wins / (len(pos) * len(neg))
+
+
+def measure(sd: E.StateDict, base: Path, tmp: Path, n_act: int, n_rand: int, neg_seeds: int) -> dict:
+    acts = MD.minilm_directions()
+    rng = random.Random(0)
+    dirs = [acts[i] for i in rng.sample(range(len(acts)), n_act)] + [
+        E.random_direction(384, 1000 + i) for i in range(n_rand)
+    ]
+    thr = BaseFreeConfig().gap_threshold
+
+    def score(model: E.StateDict) -> float:
+        path = E.save(model, tmp / "m", like=MD.minilm_dir())
+        return run_forensics(path).data["forensics"]["basefree"]["score"]
+
+    out: dict = {"threshold": thr, "attacks": {}, "negatives": {}}
+    for dtype in (torch.float32, torch.bfloat16):
+        tag = "fp32" if dtype is torch.float32 else "bf16"
+        neg = []
+        for name, make in NEGATIVES.items():
+            for s in range(1 if name == "clean" else neg_seeds):
+                v = score(E.cast(make(sd, s), dtype))
+                neg.append(v)
+                out["negatives"].setdefault(f"{name}/{tag}", []).append(round(v, 3))
+        for name, attack in ATTACKS.items():
+            pos = [score(E.cast(attack(sd, r, i), dtype)) for i, r in enumerate(dirs)]
+            out["attacks"][f"{name}/{tag}"] = {
+                "scores": [round(v, 3) for v in pos],
+                "tpr": sum(v >= thr for v in pos) / len(pos),
+                "auroc": auroc(pos, neg),
+            }
+        out[f"fpr/{tag}"] = sum(v >= thr for v in neg) / len(neg)
+        out[f"max_negative/{tag}"] = max(neg)
+    return out
+
+
+def check(res: dict) -> None:
+    for tag in ("fp32", "bf16"):
+        assert res[f"fpr/{tag}"] == 0.0, res["negatives"]
+        for name in DETECTABLE:
+            a = res["attacks"][f"{name}/{tag}"]
+            assert a["tpr"] == 1.0 and a["auroc"] == 1.0, (name, tag, a)
+
+
+def test_minilm_detection_rates(minilm_sd, minilm_base: Path, tmp_path: Path) -> None:
+    res = measure(minilm_sd, minilm_base, tmp_path, n_act=1, n_rand=1, neg_seeds=1)
+    check(res)
+
+
+@pytest.mark.slow
+def test_minilm_detection_rates_full(minilm_sd, minilm_base: Path, tmp_path: Path) -> None:
+    """The full table quoted in CALIBRATION.md (6 activation + 6 random directions, 3 seeds each)."""
+    res = measure(minilm_sd, minilm_base, tmp_path, n_act=6, n_rand=6, neg_seeds=3)
+    for k, v in res["attacks"].items():
+        print(f"{k:24s} tpr={v['tpr']:.2f} auroc={v['auroc']:.3f} scores={v['scores']}")
+    for k, v in res["negatives"].items():
+        print(f"{k:24s} {v}")
+    print({k: v for k, v in res.items() if k.startswith(("fpr", "max_"))})
+    check(res)
