@@ -29,10 +29,13 @@ HERE = Path(__file__).resolve().parent
 PEERS_VENV = HERE / ".peers-venv"
 
 
-def build_corpus(root: Path, gib: float, pickle_mb: int) -> None:
+def build_corpus(base: Path, gib: float, pickle_mb: int) -> None:
+    """base/weights: safetensors shards + torch zips; base/pickle: one dense pickle."""
     from safetensors.numpy import save_file
 
+    root = base / "weights"
     root.mkdir(parents=True, exist_ok=True)
+    (base / "pickle").mkdir(exist_ok=True)
     shard_bytes = 512 * 2**20
     n_shards = max(1, int(gib * 2**30 // shard_bytes))
     rng = np.random.default_rng(0)
@@ -43,7 +46,7 @@ def build_corpus(root: Path, gib: float, pickle_mb: int) -> None:
     # A dense pickle: many small objects → many opcodes per byte (the pickle walker's worst case).
     target = pickle_mb * 2**20
     chunk = [(k, f"name{k}", float(k), [k, k + 1], {"a": k}) for k in range(200_000)]
-    with (root / "dense.pkl").open("wb") as fh:
+    with (base / "pickle" / "dense.pkl").open("wb") as fh:
         while fh.tell() < target:
             pickle.dump(chunk, fh, protocol=4)
     try:
@@ -110,24 +113,34 @@ def main() -> None:
     args = ap.parse_args()
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="warden-bench-"))
-    if not any(root.glob("*.safetensors")):
+    if not any((root / "weights").glob("*.safetensors")):
         print(f"building corpus in {root} ({args.gib} GiB safetensors, {args.pickle_mb} MB dense pickle)…", flush=True)
         build_corpus(root, args.gib, args.pickle_mb)
-    files = sorted(p for p in root.iterdir() if p.is_file())
+    weights = sorted(p for p in (root / "weights").iterdir() if p.is_file())
+    dense = root / "pickle" / "dense.pkl"
+    files = [*weights, dense]
     total = sum(p.stat().st_size for p in files)
-    print(f"corpus: {len(files)} files, {total / 2**30:.2f} GiB")
+    print(f"corpus: {len(files)} files, {total / 2**30:.2f} GiB ({len(weights)} weight files + dense.pkl)")
     warden = str(Path(sys.executable).parent / "warden")
     # warm the page cache once so every tool reads from memory
     subprocess.run(["cat", *map(str, files)], stdout=subprocess.DEVNULL)
 
+    def scan(path: Path) -> list[str]:
+        return [warden, "scan", str(path), "--format", "json", "--output", os.devnull, "--quiet", "--fail-on", "never"]
+
     rows: list[tuple[str, float, int, int]] = []
+    t, m, rc, _ = timed(["sha256sum", *map(str, weights)])
+    rows.append(("sha256sum (weights: safetensors + torch zips)", t, m, rc))
+    sha_w = t
+    t, m, rc, out = timed(scan(root / "weights"))
+    rows.append(("warden scan + manifest (weights)", t, m, rc))
+    warden_w = t
     t, m, rc, _ = timed(["sha256sum", *map(str, files)])
-    rows.append(("sha256sum (all files)", t, m, rc))
+    rows.append(("sha256sum (weights + dense.pkl)", t, m, rc))
     sha = t
-    t, m, rc, out = timed([warden, "scan", str(root), "--format", "json", "--output", os.devnull, "--quiet", "--fail-on", "never"])
-    rows.append(("warden scan + manifest", t, m, rc))
+    t, m, rc, out = timed(scan(root))
+    rows.append(("warden scan + manifest (weights + dense.pkl)", t, m, rc))
     warden_t = t
-    dense = root / "dense.pkl"
     t, m, rc, _ = timed(["sha256sum", str(dense)])
     rows.append(("sha256sum (dense.pkl)", t, m, rc))
     t, m, rc, out = timed(walk_only_cmd(dense))
@@ -139,17 +152,20 @@ def main() -> None:
         t, m, rc, out = timed([str(peers / "picklescan"), "--path", str(dense)])
         rows.append(("picklescan (dense.pkl)", t, m, rc))
         ps_t = t
-        t, m, rc, out = timed([str(peers / "picklescan"), "--path", str(root)])
-        rows.append(("picklescan (corpus)", t, m, rc))
-        t, m, rc, out = timed([str(peers / "modelscan"), "-p", str(root)])
-        rows.append(("modelscan (corpus)", t, m, rc))
+        t, m, rc, out = timed([str(peers / "picklescan"), "--path", str(root / "weights")])
+        rows.append(("picklescan (weights)", t, m, rc))
+        t, m, rc, out = timed([str(peers / "modelscan"), "-p", str(root / "weights")])
+        rows.append(("modelscan (weights)", t, m, rc))
+        t, m, rc, out = timed([str(peers / "modelscan"), "-p", str(dense)])
+        rows.append(("modelscan (dense.pkl)", t, m, rc))
 
-    print(f"\n{'tool':34s} {'seconds':>9s} {'peak MiB':>9s} {'rc':>4s}")
+    print(f"\n{'tool':48s} {'seconds':>9s} {'peak MiB':>9s} {'rc':>4s}")
     for name, t, m, rc in rows:
-        print(f"{name:34s} {t:9.2f} {m:9d} {rc:4d}")
-    print(f"\nwarden scan / sha256sum           = {warden_t / sha:.2f}×   (target ≤ 1.3×)")
+        print(f"{name:48s} {t:9.2f} {m:9d} {rc:4d}")
+    print(f"\nwarden scan / sha256sum, weights            = {warden_w / sha_w:.2f}×   (target ≤ 1.3×)")
+    print(f"warden scan / sha256sum, weights + dense.pkl = {warden_t / sha:.2f}×   (target ≤ 1.3×; walk-bound)")
     if ps_t:
-        print(f"picklescan / warden pickle walk   = {ps_t / walk_t:.2f}×   (target ≥ 3×)")
+        print(f"picklescan / warden pickle walk (dense.pkl)  = {ps_t / walk_t:.2f}×   (target ≥ 3×)")
     if args.keep is None:
         shutil.rmtree(root, ignore_errors=True)
 
