@@ -35,7 +35,7 @@ from warden.errors import FormatError
 from warden.forensics.checkpoint import Checkpoint
 from warden.forensics.config import BaseFreeConfig
 from warden.forensics.layout import Layout
-from warden.forensics.linalg import Whitener, normalized, residual_gram
+from warden.forensics.linalg import Whitener, gram2d, normalized, residual_gram, sample_rows
 
 Progress = Callable[[str], None]
 LOG_FLOOR = 1e-14  # energies below this are numerically zero (log floor ~ -32)
@@ -102,12 +102,13 @@ class _GramStore:
         np.save(Path(self.tmp.name) / f"{key}.npy", g32.numpy())
 
     def get(self, key: str) -> torch.Tensor | None:
+        """A float32 copy (callers may modify it)."""
         if key in self.ram:
-            return self.ram[key].double()
+            return self.ram[key].clone()
         if self.tmp is not None:
             p = Path(self.tmp.name) / f"{key}.npy"
             if p.exists():
-                return torch.from_numpy(np.load(p, allow_pickle=False)).double()
+                return torch.from_numpy(np.load(p, allow_pickle=False))
         return None
 
     def close(self) -> None:
@@ -115,17 +116,14 @@ class _GramStore:
             self.tmp.cleanup()
 
 
-def windows_for(n_layers: int, widths: tuple[int, ...]) -> list[tuple[int, int]]:
+def band_windows(n_layers: int, centres: list[int], widths: tuple[int, ...]) -> list[tuple[int, int]]:
+    """Bands of each width (< n_layers) around each centre layer, clipped to the stack."""
     out: list[tuple[int, int]] = []
-    for w in widths:
-        if w >= n_layers:
-            continue
-        stride = max(1, w // 2)
-        starts = list(range(0, n_layers - w + 1, stride))
-        if starts[-1] != n_layers - w:
-            starts.append(n_layers - w)
-        out += [(s, s + w - 1) for s in starts]
-    out.append((0, n_layers - 1))
+    for c in centres:
+        for w in widths:
+            if 1 < w < n_layers:
+                start = min(max(0, c - (w - 1) // 2), n_layers - w)
+                out.append((start, start + w - 1))
     return list(dict.fromkeys(out))
 
 
@@ -157,12 +155,35 @@ def run_basefree(
         # the reference is estimated from reader_rows_per_d * d rows in all (a fixed N/d, so its
         # sampling noise, and the calibrated threshold, do not depend on the model's size)
         per_reader = max(64, cfg.reader_rows_per_d * d // max(1, len(layout.readers)))
+        stack: list[torch.Tensor] = []  # sampled rows, each matrix scaled to unit mean energy
+
+        def flush() -> None:
+            nonlocal b
+            if stack:
+                b += gram2d(torch.cat(stack), 1)  # one syrk for many readers
+                stack.clear()
+
         for name in layout.readers:
-            two_d = len(ck.tensors[name].shape) == 2 and layout.roles[name].residual_axis == 1
-            g = gram(name, per_reader if two_d else None)
-            if g is not None:
-                b += g
+            info = ck.tensors[name]
+            if len(info.shape) != 2 or layout.roles[name].residual_axis != 1:
+                g = gram(name)
+                if g is not None:
+                    b += g
+                    n_readers += 1
+                continue
+            say(name)
+            try:
+                x = sample_rows(ck, info, per_reader)  # (rows, d)
+            except FormatError as exc:
+                problems.append((exc.path or info.file, exc.message))
+                continue
+            fro2 = float((x.double() ** 2).sum())
+            if fro2 > 0:
+                stack.append(x * math.sqrt(d / fro2))
                 n_readers += 1
+            if sum(t.shape[0] for t in stack) >= 8 * d:
+                flush()
+        flush()
         b = b / n_readers if n_readers else torch.eye(d, dtype=torch.float64)
         n_writers = 0
         for layer, slots in layout.writers.items():
@@ -218,33 +239,42 @@ def _analyse(
         b = p @ b @ p + 1e-3 * torch.full((d, d), 1.0 / d, dtype=torch.float64)
     whiten = Whitener(b)
     results: list[tuple[WindowGap, torch.Tensor]] = []
-    for start, stop in windows_for(n_layers, cfg.window_widths):
+
+    def window(start: int, stop: int) -> None:
         a = _window_gram(store, layers, start, stop)
         if a is None:
-            continue
+            return
         eig = whiten.bottom(a, cfg.n_eigs, seed=cfg.seed)
         logs = torch.log(eig.values.clamp_min(LOG_FLOOR))
         gap = float(logs[1] - logs[0]) if logs.numel() > 1 else 0.0
-        results.append(
-            (
-                WindowGap(start, stop, tuple(round(float(x), 4) for x in logs), round(gap, 4)),
-                eig.vectors[:, 0],
-            )
-        )
+        wg = WindowGap(start, stop, tuple(round(float(x), 4) for x in logs), round(gap, 4))
+        results.append((wg, eig.vectors[:, 0]))
+
+    # every single layer, then bands around the layers that stand out most (Heretic's tent has its
+    # peak there), then the whole stack: O(L) factorisations instead of O(L^2) windows
+    for layer in layers:
+        window(layer, layer)
+    singles = sorted(results, key=lambda t: -t[0].gap)
+    centres = [w.start for w, _ in singles[: cfg.focus_layers]]
+    for start, stop in band_windows(n_layers, centres, cfg.window_widths):
+        window(start, stop)
+    if n_layers > 1:
+        window(0, n_layers - 1)
     best, r = max(results, key=lambda t: t[0].gap)
-    a_best = _window_gram(store, layers, best.start, best.stop)
-    assert a_best is not None
+    a_w = _window_gram(store, layers, best.start, best.stop)
+    assert a_w is not None
+    a_best = a_w.double()
     r = r / r.norm()
     reader_e = float(r @ b @ r)
     profile = []
     for layer in layers:
         ga, gm = store.get(f"{layer}.attn"), store.get(f"{layer}.mlp")
-        ea = float(r @ ga @ r) if ga is not None else None
-        em = float(r @ gm @ r) if gm is not None else None
+        ea = _quad(ga, r) if ga is not None else None
+        em = _quad(gm, r) if gm is not None else None
         writer = np.mean([e for e in (ea, em) if e is not None])
         w_app = 1.0 - math.sqrt(min(1.0, max(0.0, float(writer)) / max(reader_e, LOG_FLOOR)))
         profile.append(LayerEnergy(layer, _log(ea), _log(em), round(w_app, 4)))
-    emb_log = _log(float(r @ emb @ r)) if emb is not None else None
+    emb_log = _log(_quad(emb, r)) if emb is not None else None
     # random-direction null for the best window's writer/reader log ratio
     gen = torch.Generator().manual_seed(cfg.seed)
     u = torch.randn(d, cfg.n_random, generator=gen, dtype=torch.float64)
@@ -280,6 +310,12 @@ def _analyse(
         random_min_log_ratio=round(float(rand.min()), 4),
         direction=tuple(round(float(x), 6) for x in r) if d <= 8192 else (),
     )
+
+
+def _quad(g: torch.Tensor, r: torch.Tensor) -> float:
+    """r^T G r with r in G's dtype (float32 Grams: energies resolve down to ~1e-7 of the mean)."""
+    v = r.to(g.dtype)
+    return float(v @ (g @ v))
 
 
 def _log(x: float | None) -> float | None:

@@ -87,6 +87,19 @@ class Checkpoint:
             raise FormatError(f"tensor {name!r} holds {what} values", path=info.file)
         return t
 
+    def read_rows_native(self, name: str, start: int, stop: int) -> torch.Tensor | np.ndarray:
+        """Rows [start, stop) exactly as stored (bf16 stays bf16; GGUF blocks stay raw bytes)."""
+        info = self.tensors[name]
+        try:
+            if self.format == "gguf":
+                out = np.array(self._gguf_tensors[name].data[start:stop])
+                _drop_pages(self._gguf)
+                return out
+            with self._open(info.file) as handle:
+                return handle.get_slice(name)[start:stop] if info.shape else handle.get_tensor(name)
+        except Exception as exc:  # noqa: BLE001
+            raise FormatError(f"cannot read tensor {name!r}: {exc}"[:400], path=info.file) from exc
+
     def read_native(self, name: str) -> torch.Tensor | np.ndarray:
         """The stored values without conversion (for exact-equality checks)."""
         info = self.tensors[name]

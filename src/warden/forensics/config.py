@@ -10,10 +10,11 @@ class BaseFreeConfig:
     # Flag when, in some window of layers, the smallest writer/reader energy ratio sits this far
     # (natural log) below the next one. Clean checkpoints measured up to 0.62 (CALIBRATION.md).
     gap_threshold: float = 1.0
-    window_widths: tuple[int, ...] = (1, 2, 4, 8, 16)  # plus the whole stack; stride = width // 2
-    n_eigs: int = 8  # bottom eigenvalues kept per window (gap + spectrum for the report)
-    embedding_rows_per_d: int = 8  # embedding rows sampled = this * d (None-like when vocab smaller)
-    reader_rows_per_d: int = 32  # rows of reading matrices (q/k/v/gate/up) sampled in all = this * d
+    window_widths: tuple[int, ...] = (2, 4, 8, 16)  # bands around the focus layers
+    focus_layers: int = 2  # layers (largest single-layer gaps) that bands are centred on
+    n_eigs: int = 6  # bottom eigenvalues kept per window (gap + spectrum for the report)
+    embedding_rows_per_d: int = 2  # embedding rows sampled = this * d (an exact null survives sampling)
+    reader_rows_per_d: int = 16  # rows of reading matrices (q/k/v/gate/up) sampled in all = this * d
     n_random: int = 256  # random directions for the random-direction null of the best window
     affected_weight: float = 0.5  # a layer is "affected" when its apparent ablation weight is >= this
     embedding_null_log: float = -7.0  # log relative energy below which the embedding is "ablated too"

@@ -11,7 +11,9 @@ import torch
 
 from warden.forensics.checkpoint import Checkpoint, TensorInfo
 
-DIRECT_EIG_MAX_D = 512  # above this, bottom eigenpairs come from block inverse iteration (same values)
+DIRECT_EIG_MAX_D = (
+    128  # above this, bottom eigenpairs come from block inverse iteration (faster, same values)
+)
 
 
 def residual_gram(
@@ -29,22 +31,29 @@ def residual_gram(
         g = None
         for e in range(shape[0]):
             m = ck.read_rows(info.name, e, e + 1)[0]  # (a, b)
-            ge = _gram2d(m, axis - 1)
+            ge = gram2d(m, axis - 1)
             g = ge if g is None else g + ge
         assert g is not None
         return g
     if axis == 0:
-        return _gram2d(ck.read(info.name), 0)
+        return gram2d(ck.read(info.name), 0)
     rows = shape[0]
     d = shape[1]
     g = torch.zeros(d, d, dtype=torch.float64)
     spans = _row_spans(rows, max_rows, max(1, block_elems // max(d, 1)))
     for a, b in spans:
-        g += _gram2d(ck.read_rows(info.name, a, b), 1)  # (b-a, d) -> (d, d)
+        g += gram2d(ck.read_rows(info.name, a, b), 1)  # (b-a, d) -> (d, d)
     return g
 
 
-def _gram2d(m: torch.Tensor, axis: int) -> torch.Tensor:
+def sample_rows(ck: Checkpoint, info: TensorInfo, max_rows: int, block_elems: int = 1 << 24) -> torch.Tensor:
+    """Up to ``max_rows`` rows of a 2-D tensor, as evenly spread contiguous blocks (float32)."""
+    d = info.shape[1]
+    spans = _row_spans(info.shape[0], max_rows, max(1, block_elems // max(d, 1)))
+    return torch.cat([ck.read_rows(info.name, a, b) for a, b in spans])
+
+
+def gram2d(m: torch.Tensor, axis: int) -> torch.Tensor:
     x = m.contiguous().numpy()
     g = x @ x.T if axis == 0 else x.T @ x  # numpy sends A A^T to BLAS syrk: half a gemm's work
     return torch.from_numpy(g).double()
@@ -66,13 +75,16 @@ def normalized(g: torch.Tensor) -> torch.Tensor:
 
 
 def robust_cholesky(m: torch.Tensor, jitter: float) -> torch.Tensor:
-    """Cholesky of a PSD matrix with a diagonal jitter relative to its mean eigenvalue, raised until
-    it succeeds (a singular reference or an exact null must not stop the analysis)."""
+    """Cholesky of a symmetric PSD matrix with a diagonal jitter relative to its mean eigenvalue,
+    raised until it succeeds (a singular reference or an exact null must not stop the analysis)."""
     d = m.shape[0]
-    scale = max(float(torch.trace(m)) / d, 1e-300)
-    eye = torch.eye(d, dtype=m.dtype)
-    for j in (jitter, 1e-7, 1e-4, 1e-2):
-        chol, info = torch.linalg.cholesky_ex((m + m.T) / 2 + j * scale * eye)
+    scale = max(float(torch.diagonal(m).sum()) / d, 1e-300)
+    for j in sorted({jitter, 1e-7, 1e-5, 1e-4, 1e-2}):
+        if j < jitter:
+            continue
+        mm = m.clone()
+        mm.diagonal().add_(j * scale)
+        chol, info = torch.linalg.cholesky_ex(mm)
         if int(info) == 0:
             return chol
     raise torch.linalg.LinAlgError("matrix is not positive definite even with jitter")
@@ -85,42 +97,49 @@ class Eig:
 
 
 class Whitener:
-    """Bottom eigenpairs of the pencil (A, B) for a fixed reference B: A x = lambda B x."""
+    """Bottom eigenpairs of the pencil (A, B) for a fixed reference B: A x = lambda B x.
+    Small d: exact, in float64 through B's Cholesky. Larger d: block inverse iteration in float32."""
 
     def __init__(self, b: torch.Tensor, jitter: float = 1e-9) -> None:
-        self.b = b
-        self.chol = robust_cholesky(b, jitter)
+        self.b = b.double()
+        self.b32 = b.float()
+        self.chol = robust_cholesky(self.b, jitter) if b.shape[0] <= DIRECT_EIG_MAX_D else None
 
     def bottom(self, a: torch.Tensor, k: int, seed: int = 0) -> Eig:
         d = a.shape[0]
         k = min(k, d)
-        if d <= DIRECT_EIG_MAX_D:
-            c = torch.linalg.solve_triangular(self.chol, a, upper=False)  # L^-1 A
-            c = torch.linalg.solve_triangular(self.chol, c.T, upper=False)  # L^-1 A L^-T
-            vals, vecs = torch.linalg.eigh((c + c.T) / 2)
-            x = torch.linalg.solve_triangular(self.chol.T, vecs[:, :k], upper=True)  # L^-T v
-            return Eig(vals[:k].clamp_min(0), x / x.norm(dim=0, keepdim=True))
-        return _inverse_iteration(a, self.b, k, seed)
+        if self.chol is None:
+            return _inverse_iteration(a.float(), self.b32, k, seed)
+        a = a.double()
+        c = torch.linalg.solve_triangular(self.chol, a, upper=False)  # L^-1 A
+        c = torch.linalg.solve_triangular(self.chol, c.T, upper=False)  # L^-1 A L^-T
+        vals, vecs = torch.linalg.eigh((c + c.T) / 2)
+        x = torch.linalg.solve_triangular(self.chol.T, vecs[:, :k], upper=True)  # L^-T v
+        return Eig(vals[:k].clamp_min(0), x / x.norm(dim=0, keepdim=True))
 
 
 def _inverse_iteration(a: torch.Tensor, b: torch.Tensor, k: int, seed: int, iters: int = 12) -> Eig:
-    """Block inverse iteration with Rayleigh-Ritz: one Cholesky of A, then O(d^2 p) per step."""
+    """Block inverse iteration with Rayleigh-Ritz: one Cholesky of A, then 4 passes over d^2 per step,
+    in float32 (these matrices are streamed from memory; the values agree with the direct solve)."""
     d = a.shape[0]
-    p = min(d, k + 8)
-    la = robust_cholesky(a, 1e-10)
+    p = min(d, k + 6)
+    a32, b32 = a, b
+    la = robust_cholesky(a32, 1e-7)
     gen = torch.Generator().manual_seed(seed)
-    x = torch.randn(d, p, generator=gen, dtype=a.dtype)
-    vals = torch.zeros(p, dtype=a.dtype)
+    bx = b32 @ torch.randn(d, p, generator=gen)
+    vals = torch.zeros(p)
+    x = bx
     for _ in range(iters):
-        y = torch.cholesky_solve(b @ x, la)  # A^-1 B X: amplifies the smallest-lambda directions
-        q, _ = torch.linalg.qr(y)
-        a_s, b_s = q.T @ a @ q, q.T @ b @ q
+        q, _ = torch.linalg.qr(torch.cholesky_solve(bx, la))  # A^-1 B X: smallest lambda amplified
+        aq, bq = a32 @ q, b32 @ q
+        a_s, b_s = (q.T @ aq).double(), (q.T @ bq).double()
         lb = robust_cholesky(b_s, 1e-12)
         c = torch.linalg.solve_triangular(lb, a_s, upper=False)
         c = torch.linalg.solve_triangular(lb, c.T, upper=False)
         vals, s = torch.linalg.eigh((c + c.T) / 2)
-        x = q @ torch.linalg.solve_triangular(lb.T, s, upper=True)
-    x = x[:, :k]
+        t = torch.linalg.solve_triangular(lb.T, s, upper=True).float()  # (p, p)
+        x, bx = q @ t, bq @ t
+    x = x[:, :k].double()
     return Eig(vals[:k].clamp_min(0), x / x.norm(dim=0, keepdim=True))
 
 
