@@ -79,7 +79,8 @@ class Checkpoint:
             raise FormatError(
                 f"cannot read tensor {name!r}: {type(exc).__name__}: {exc}"[:400], path=info.file
             ) from exc
-        peak = float(t.abs().max()) if t.numel() else 0.0  # one pass: NaN compares False below
+        lo, hi = torch.aminmax(t) if t.numel() else (torch.zeros(()), torch.zeros(()))
+        peak = max(-float(lo), float(hi))  # one pass, no temporary; NaN compares False below
         if not peak <= MAX_ABS_WEIGHT:
             what = (
                 "NaN or infinite" if not math.isfinite(peak) else f"implausibly large (> {MAX_ABS_WEIGHT:g})"

@@ -154,11 +154,11 @@ class TopSvd:
 def top_svd(m: torch.Tensor, k: int = 16, seed: int = 0) -> TopSvd:
     """Top-k singular triplets: exact for small matrices, randomized (power iterations) otherwise."""
     flat = m.reshape(-1)
-    fro2 = sum(float(c.double() @ c.double()) for c in flat.split(1 << 20))
+    fro2 = sum(float(c @ c) for c in flat.float().split(1 << 20))
     k = min(k, *m.shape)
     if min(m.shape) <= 4 * k:
         u, s, vh = torch.linalg.svd(m.double(), full_matrices=False)
         return TopSvd(s[:k], u[:, :k], vh[:k].T, fro2)
     torch.manual_seed(seed)
-    u, s, v = torch.svd_lowrank(m.float(), q=min(k + 10, *m.shape), niter=3)
+    u, s, v = torch.svd_lowrank(m.float(), q=min(k + 10, *m.shape), niter=2)
     return TopSvd(s[:k].double(), u[:, :k].double(), v[:, :k].double(), fro2)

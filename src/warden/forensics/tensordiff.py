@@ -27,7 +27,7 @@ MANTISSA = {"F64": 52, "F32": 23, "F16": 10, "BF16": 7, "F8_E4M3": 3, "F8_E5M2":
 # smallest normal number: below it rounding is absolute (subnormals), not relative
 TINY = {"F64": 2.3e-308, "F32": 1.2e-38, "F16": 6.1e-5, "BF16": 1.2e-38, "F8_E4M3": 2**-6, "F8_E5M2": 2**-14}
 IN_MEMORY_ELEMS = 1 << 24
-CHUNK = 1 << 20
+CHUNK = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -82,8 +82,8 @@ class _Stats:
     ) -> torch.Tensor:
         d = a - b  # float32, same shape
         fa, fb, fd = a.reshape(-1), b.reshape(-1), d.reshape(-1)
-        for s in range(0, fa.numel(), CHUNK):  # float64 sums without a float64 copy of the tensor
-            ca, cb, cd = fa[s : s + CHUNK].double(), fb[s : s + CHUNK].double(), fd[s : s + CHUNK].double()
+        for s in range(0, fa.numel(), CHUNK):  # float32 dots per chunk, summed in float64
+            ca, cb, cd = fa[s : s + CHUNK], fb[s : s + CHUNK], fd[s : s + CHUNK]
             self.fro_d += float(cd @ cd)
             self.fro_b += float(cb @ cb)
             self.sa += float(ca.sum())
@@ -306,23 +306,25 @@ def _compare_streamed(
         dd = st.add(a, b, ulp_rel, ulp_abs)
         omega = torch.randn(e - s, q, generator=gen)
         y += (dd.T @ omega).double()
-        col_a += (a.double() ** 2).sum(0)
-        col_b += (b.double() ** 2).sum(0)
+        col_a += (torch.linalg.vector_norm(a, dim=0) ** 2).double()
+        col_b += (torch.linalg.vector_norm(b, dim=0) ** 2).double()
     base = dict(rel_norm=round(st.rel, 8), corr=_r(st.corr), rows_changed=st.rows_changed, rows_total=n)
     if st.equal:
         return TensorDiff(status="identical", **common, **base)  # type: ignore[arg-type]
     qm, _ = torch.linalg.qr(y)
     y2 = torch.zeros(d, q, dtype=torch.float64)
     for s, e in spans:  # pass 2: one power iteration, Y = R R^T Q
-        dd = (a_ck.read_rows(a_name, s, e) - b_ck.read_rows(b_name, s, e)).double()
-        y2 += dd.T @ (dd @ qm)
+        dd = a_ck.read_rows(a_name, s, e) - b_ck.read_rows(b_name, s, e)
+        q32 = qm.float()
+        y2 += (dd.T @ (dd @ q32)).double()
     qm, _ = torch.linalg.qr(y2)
     c_dd = torch.zeros(q, q, dtype=torch.float64)
     c_db = torch.zeros(q, q, dtype=torch.float64)
     c_bb = torch.zeros(q, q, dtype=torch.float64)
     for s, e in spans:  # pass 3: small Grams of Q^T R and Q^T R_base
-        a, b = a_ck.read_rows(a_name, s, e).double(), b_ck.read_rows(b_name, s, e).double()
-        zd, zb = (a - b) @ qm, b @ qm
+        a, b = a_ck.read_rows(a_name, s, e), b_ck.read_rows(b_name, s, e)
+        q32 = qm.float()
+        zd, zb = ((a - b) @ q32).double(), (b @ q32).double()
         c_dd += zd.T @ zd
         c_db += zd.T @ zb
         c_bb += zb.T @ zb
