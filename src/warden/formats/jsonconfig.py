@@ -51,7 +51,7 @@ REMOTE_CODE_REQUIRED = rule(
     Severity.HIGH,
     "Loading the model runs code shipped with it (trust_remote_code)",
     "The config maps Auto classes, pipelines or modules to Python classes in the repository (auto_map, "
-    "custom_pipelines, modules.json). transformers only loads it with trust_remote_code=True, which "
+    "custom_pipelines, modules.json). transformers only loads it with trust_remote_code=True, which "  # safe: remediation text, not a call
     "imports and runs those files on the loading machine.",
     "Review the referenced Python files (Warden scans them: see REMOTE-CODE-* findings), pin the "
     "revision, or use a native transformers architecture instead.",
@@ -64,7 +64,7 @@ REMOTE_CODE_CROSS_REPO = rule(
     "another repository, at whatever revision it has at load time. That code is not part of this "
     "model's files and was not audited with it.",
     "Vendor the referenced files into the model repository and audit them, or pin the other repository "
-    "to a reviewed revision; never load with trust_remote_code=True as is.",
+    "to a reviewed revision; never load with trust_remote_code=True as is.",  # safe: remediation text, not a call
 )
 REMOTE_CODE_MODULE_MISSING = rule(
     "REMOTE-CODE-MODULE-MISSING",

@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 _REMEDIATION = (
-    "Do not load this file with pickle, torch.load(weights_only=False) or joblib.load. Ask for a "
+    "Do not load this file with pickle, torch.load(weights_only=False) or joblib.load. Ask for a "  # safe: remediation text, not a call
     "safetensors export, or load it in an isolated sandbox only after reviewing every import."
 )
 
@@ -62,7 +62,7 @@ UNAUDITED_GLOBAL = rule(
     "tensor/storage rebuilders, numpy arrays and dtypes, plain containers). Unpickling calls or "
     "instantiates it; nobody has audited what that does.",
     "Review the module and name. Prefer a safetensors export; otherwise load with "
-    "torch.load(weights_only=True) or a restricted unpickler that allows only what you reviewed.",
+    "torch.load(weights_only=True) or a restricted unpickler that allows only what you reviewed.",  # safe: remediation text, not a call
 )
 UNRESOLVED_GLOBAL = rule(
     "PICKLE-UNRESOLVED-GLOBAL",
