@@ -1,0 +1,51 @@
+"""The calibration behind BaseFreeConfig.gap_threshold (CALIBRATION.md): base-free scores of clean
+checkpoints of every supported architecture, random-init and trained, must stay below it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.forensics import edits as E
+from tests.forensics import models as MD
+from warden.forensics import BaseFreeConfig, run_forensics
+
+ARCHS = [*MD.SMALL, "gpt2", "gpt_neox", "bert"]
+
+
+def score(path: Path) -> float:
+    return run_forensics(path).data["forensics"]["basefree"]["score"]
+
+
+def clean_scores(
+    tmp: Path, sizes: list[tuple[int, int]], trained_seeds: list[int], steps: int
+) -> dict[str, float]:
+    out = {"minilm/fp32": score(MD.minilm_dir())}
+    sd = E.load(MD.minilm_dir() / "model.safetensors")
+    out["minilm/bf16"] = score(E.save(E.cast(sd, torch.bfloat16), tmp / "minilm-bf16", like=MD.minilm_dir()))
+    for mt in ARCHS:
+        for d, layers in sizes:
+            p = MD.build_random(mt, tmp / f"{mt}-{d}-{layers}", d=d, layers=layers, seed=d + layers)
+            out[f"random/{mt}/d{d}/L{layers}"] = score(p)
+    for seed in trained_seeds:
+        p = MD.build_trained_llama(tmp / f"trained-{seed}", d=128, layers=4, seed=seed, steps=steps)
+        out[f"trained-llama/d128/L4/seed{seed}"] = score(p)
+    return out
+
+
+def test_clean_checkpoints_stay_below_threshold(tmp_path: Path) -> None:
+    scores = clean_scores(tmp_path, [(64, 2)], [], 0)
+    thr = BaseFreeConfig().gap_threshold
+    assert max(scores.values()) < 0.8 * thr, scores
+
+
+@pytest.mark.slow
+def test_clean_calibration_full(tmp_path: Path) -> None:
+    scores = clean_scores(tmp_path, [(64, 2), (128, 4), (256, 8)], [0, 1], 300)
+    for k, v in sorted(scores.items(), key=lambda kv: -kv[1]):
+        print(f"{k:40s} {v:.3f}")
+    thr = BaseFreeConfig().gap_threshold
+    print(f"max {max(scores.values()):.3f} over {len(scores)} clean checkpoints; threshold {thr}")
+    assert max(scores.values()) < 0.8 * thr
