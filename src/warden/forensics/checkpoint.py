@@ -97,7 +97,8 @@ class Checkpoint:
                 _drop_pages(self._gguf)
                 return out
             with self._open(info.file) as handle:
-                return handle.get_slice(name)[start:stop] if info.shape else handle.get_tensor(name)
+                raw = handle.get_slice(name)[start:stop] if info.shape else handle.get_tensor(name)
+                return torch.as_tensor(raw)
         except Exception as exc:  # noqa: BLE001
             raise FormatError(f"cannot read tensor {name!r}: {exc}"[:400], path=info.file) from exc
 
@@ -108,7 +109,7 @@ class Checkpoint:
             if self.format == "gguf":
                 return np.asarray(self._gguf_tensors[name].data)
             with self._open(info.file) as handle:
-                return handle.get_tensor(name).clone()
+                return torch.as_tensor(handle.get_tensor(name)).clone()
         except Exception as exc:  # noqa: BLE001
             raise FormatError(f"cannot read tensor {name!r}: {exc}"[:400], path=info.file) from exc
 
@@ -289,7 +290,7 @@ def _open_safetensors(ref: str, root: Path, files: list[str]) -> Checkpoint:
         if p.name.startswith("adapter_model") and len(files) > 1:
             continue  # a LoRA adapter next to the full weights is not part of the model
         try:
-            handle = safe_open(str(p), framework="pt")  # mmap; validates header and offsets
+            handle: Any = safe_open(str(p), framework="pt")  # mmap; validates header and offsets
             names = list(handle.keys())
             infos = []
             for n in names:

@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
 from warden.errors import FormatError
 from warden.forensics.checkpoint import Checkpoint
@@ -92,7 +91,7 @@ def run_diff(
                     heads=heads,
                 )
             )
-        except (FormatError, torch.linalg.LinAlgError, RuntimeError) as exc:
+        except (FormatError, RuntimeError) as exc:  # torch's LinAlgError is a RuntimeError
             msg = exc.message if isinstance(exc, FormatError) else f"numerical failure: {exc}"[:300]
             path = exc.path if isinstance(exc, FormatError) else None
             problems.append((path or a.tensors[p.a].file, msg))
@@ -137,6 +136,10 @@ def _ablation_form(t: TensorDiff, cfg: DiffConfig) -> bool:
     )
 
 
+def _dirs(ts: list[TensorDiff]) -> list[np.ndarray]:
+    return [t.direction for t in ts if t.direction is not None]
+
+
 def _consensus(dirs: list[np.ndarray]) -> tuple[np.ndarray, list[float]]:
     m = np.stack([v / (np.linalg.norm(v) + 1e-30) for v in dirs]).astype(np.float64)  # (k, d)
     _, _, vt = np.linalg.svd(m, full_matrices=False)
@@ -154,25 +157,21 @@ def _ablation_verdict(
 ) -> tuple[AblationVerdict | None, list[TensorDiff]]:
     if not abl:
         return None, abl
-    cons, _ = _consensus([t.direction for t in abl])  # type: ignore[misc]
+    cons, _ = _consensus(_dirs(abl))
     # writers along the same direction (globally, or as their own layer's) that missed the strict form
     layer_dirs = {t.layer: t.direction for t in abl if t.layer is not None}
     for t in writers:
         if t in abl or t.rank is None or not 1 <= t.rank <= 3 or t.direction is None:
             continue
         ref = [cons] + ([layer_dirs[t.layer]] if t.layer in layer_dirs else [])
-        if max(abs(float(t.direction @ v)) for v in ref) >= cfg.agree_cos:  # type: ignore[operator]
+        if max(abs(float(t.direction @ v)) for v in ref) >= cfg.agree_cos:
             abl = abl + [t]
-    cons, agree = _consensus([t.direction for t in abl])  # type: ignore[misc]
+    cons, agree = _consensus(_dirs(abl))
     by_layer: dict[int, list[TensorDiff]] = {}
     for t in abl:
         if t.layer is not None:
             by_layer.setdefault(t.layer, []).append(t)
-    within = [
-        min(_consensus([t.direction for t in ts])[1])
-        for ts in by_layer.values()  # type: ignore[misc]
-        if len(ts) >= 2
-    ]
+    within = [min(_consensus(_dirs(ts))[1]) for ts in by_layer.values() if len(ts) >= 2]
     agreement = float(np.median(agree))
     layer_agreement = float(np.median(within)) if within else None
     shared = agreement >= cfg.agree_cos or (layer_agreement is not None and layer_agreement >= cfg.agree_cos)
@@ -180,7 +179,7 @@ def _ablation_verdict(
     if not ((shared or len(abl) == 1) and dominant):
         return None, abl
     emb_edit = any(
-        _ablation_form(t, cfg) and abs(float(t.direction @ cons)) >= cfg.agree_cos  # type: ignore[operator]
+        _ablation_form(t, cfg) and t.direction is not None and abs(float(t.direction @ cons)) >= cfg.agree_cos
         for t in emb
     )
     ws = [abs(t.ablation_weight or 0.0) for t in abl]
@@ -240,8 +239,8 @@ def classify(
         and (t.lowrank_energy or 0) >= 0.8
     ]
     high = [t for t in rest if t not in low and t.rank is not None]
-    lora = None
-    finetune = None
+    lora: dict[str, object] | None = None
+    finetune: dict[str, object] | None = None
     n_mat = max(1, len(matrices))
     if high and len(high) >= cfg.full_ft_fraction * n_mat:
         finetune = {

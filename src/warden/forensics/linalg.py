@@ -86,8 +86,8 @@ def robust_cholesky(m: torch.Tensor, jitter: float) -> torch.Tensor:
         mm.diagonal().add_(j * scale)
         chol, info = torch.linalg.cholesky_ex(mm)
         if int(info) == 0:
-            return chol
-    raise torch.linalg.LinAlgError("matrix is not positive definite even with jitter")
+            return torch.as_tensor(chol)
+    raise RuntimeError("matrix is not positive definite even with jitter")
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,10 @@ class TopSvd:
 def top_svd(m: torch.Tensor, k: int = 16, seed: int = 0) -> TopSvd:
     """Top-k singular triplets: exact for small matrices, randomized (power iterations) otherwise."""
     flat = m.reshape(-1)
-    fro2 = sum(float(c @ c) for c in flat.float().split(1 << 20))
+    fro2 = 0.0
+    for start in range(0, flat.numel(), 1 << 20):
+        c = flat[start : start + (1 << 20)].float()
+        fro2 += float(c @ c)
     k = min(k, *m.shape)
     if min(m.shape) <= 4 * k:
         u, s, vh = torch.linalg.svd(m.double(), full_matrices=False)

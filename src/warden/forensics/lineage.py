@@ -185,7 +185,7 @@ def _neuron_rows(ck: Checkpoint, layout: Layout, layer: int) -> torch.Tensor | N
             and len(ck.tensors[name].shape) == 2
         ):
             m = ck.read(name)
-            return m if r.residual_axis == 1 else m.T
+            return m if r.residual_axis == 1 else torch.as_tensor(m.T)
     return None
 
 
@@ -221,7 +221,8 @@ def _match(x: torch.Tensor, y: torch.Tensor) -> float:
 
     def z(m: torch.Tensor) -> torch.Tensor:
         m = m.double() - m.double().mean(dim=1, keepdim=True)
-        return m / m.norm(dim=1, keepdim=True).clamp_min(1e-30)
+        out: torch.Tensor = m / torch.linalg.vector_norm(m, dim=1, keepdim=True).clamp_min(1e-30)
+        return out
 
     c = (z(x) @ z(y).T).abs().numpy()  # (s, ffn)
     try:

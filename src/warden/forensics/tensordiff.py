@@ -14,7 +14,7 @@ randomized range finder, so a 128k-token embedding never sits in memory three ti
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -137,48 +137,45 @@ def compare(
     heads: tuple[int | None, int | None] = (None, None),
 ) -> TensorDiff:
     ia, ib = a_ck.tensors[a_name], b_ck.tensors[b_name]
-    common = {
-        "key": key,
-        "model_name": a_name,
-        "base_name": b_name,
-        "file": ia.file,
-        "role": role,
-        "layer": layer,
-        "shape_model": ia.shape,
-        "shape_base": ib.shape,
-    }
+    base = TensorDiff(
+        key=key,
+        model_name=a_name,
+        base_name=b_name,
+        file=ia.file,
+        role=role,
+        layer=layer,
+        status="changed",
+        shape_model=ia.shape,
+        shape_base=ib.shape,
+    )
     if ia.shape != ib.shape:
         same_width = len(ia.shape) == 2 and len(ib.shape) == 2 and ia.shape[1] == ib.shape[1]
         if not (same_width and role in ("embedding", "lm_head")):
-            return TensorDiff(status="shape_mismatch", **common)
+            return replace(base, status="shape_mismatch")
         rows = min(ia.shape[0], ib.shape[0])  # compare the shared vocabulary
         st = _Stats()
         for s in range(0, rows, max(1, IN_MEMORY_ELEMS // ia.shape[1])):
             e = min(rows, s + max(1, IN_MEMORY_ELEMS // ia.shape[1]))
             st.add(a_ck.read_rows(a_name, s, e), b_ck.read_rows(b_name, s, e), None)
-        return TensorDiff(
+        return replace(
+            base,
             status="shape_mismatch",
             rel_norm=st.rel,
             corr=st.corr,
             rows_changed=st.rows_changed,
             rows_total=rows,
-            **common,
         )
     cross = a_ck.format != b_ck.format or ia.dtype != ib.dtype
     if not cross and heads == (None, None) and _identical(a_ck, a_name, b_ck, b_name):
         rows = ia.shape[0] if ia.shape else 1
-        return TensorDiff(
-            status="identical", rel_norm=0.0, corr=1.0, rows_changed=0, rows_total=rows, **common
-        )
+        return replace(base, status="identical", rel_norm=0.0, corr=1.0, rows_changed=0, rows_total=rows)
     ulp_rel, ulp_abs = None, 0.0
     quantized = ia.dtype not in MANTISSA or ib.dtype not in MANTISSA
     if cross and not quantized:
         ulp_rel = 2.0 ** -min(MANTISSA[ia.dtype], MANTISSA[ib.dtype])
         ulp_abs = max(TINY[ia.dtype], TINY[ib.dtype])
     if axis == 1 and len(ia.shape) == 2 and ia.numel > IN_MEMORY_ELEMS and heads == (None, None):
-        return _compare_streamed(
-            a_ck, a_name, b_ck, b_name, common, cross, quantized, (ulp_rel, ulp_abs), cfg
-        )
+        return _compare_streamed(a_ck, a_name, b_ck, b_name, base, cross, quantized, (ulp_rel, ulp_abs), cfg)
     a = a_ck.read(a_name)
     b = b_ck.read(b_name)
     from warden.forensics.pairing import unpermute_qk
@@ -189,21 +186,22 @@ def compare(
         b = unpermute_qk(b, heads[1])
     st = _Stats()
     d = st.add(a, b, ulp_rel, ulp_abs)
-    out = dict(
+    base = replace(
+        base,
         rel_norm=round(st.rel, 8),
         corr=_r(st.corr),
         rows_changed=st.rows_changed,
         rows_total=a.shape[0] if a.ndim else 1,
     )
     if st.equal:
-        return TensorDiff(status="identical", **common, **out)
+        return replace(base, status="identical")
     if a.ndim < 2:
         prec = cross and _precision(st, quantized, ulp_rel, ia.dtype, ib.dtype, cfg, spikes=0)
-        return TensorDiff(status="precision" if prec else "changed", **common, **out)
+        return replace(base, status="precision" if prec else "changed")
     r_d, r_b = _residual_view(d, axis), _residual_view(b, axis)  # (d, n)
     svd = top_svd(r_d, cfg.top_k)
     struct = _structure(svd.s, svd.fro2, r_d.shape, cfg)
-    prec = cross and _precision(st, quantized, ulp_rel, ia.dtype, ib.dtype, cfg, spikes=struct["rank"])
+    prec = cross and _precision(st, quantized, ulp_rel, ia.dtype, ib.dtype, cfg, spikes=struct.rank)
     u1 = svd.u[:, 0].double()
     u32 = u1.float()
     x, y = (u32 @ r_d).double(), (u32 @ r_b).double()
@@ -212,11 +210,13 @@ def compare(
     rb_norm = torch.linalg.vector_norm(r_b, dim=1).double()
     ra_norm = torch.linalg.vector_norm(_residual_view(a, axis), dim=1).double()
     rnc = float(((ra_norm - rb_norm).abs() / rb_norm.clamp_min(1e-30)).max())
-    return TensorDiff(
+    return replace(
+        base,
         status="precision" if prec else "changed",
-        **common,
-        **out,
-        **struct,
+        rank=struct.rank,
+        top_k=struct.top_k,
+        sv_rel=struct.sv_rel,
+        lowrank_energy=struct.lowrank_energy,
         ablation_cos=_r(xy / math.sqrt(xx * yy)) if xx > 0 and yy > 0 else None,
         ablation_weight=_r(-xy / yy) if yy > 0 else None,
         energy_drop=_r(drop),
@@ -233,7 +233,11 @@ def _identical(a_ck: Checkpoint, a_name: str, b_ck: Checkpoint, b_name: str) -> 
     for s in range(0, rows, step):
         x = a_ck.read_rows_native(a_name, s, min(rows, s + step))
         y = b_ck.read_rows_native(b_name, s, min(rows, s + step))
-        same = torch.equal(x, y) if isinstance(x, torch.Tensor) else np.array_equal(x, y)  # type: ignore[arg-type]
+        same = (
+            torch.equal(x, y)
+            if isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)
+            else (np.array_equal(np.asarray(x), np.asarray(y)))
+        )
         if not same:
             return False
     return True
@@ -249,7 +253,15 @@ def _residual_view(m: torch.Tensor, axis: int | None) -> torch.Tensor:
     return m.T if axis == 1 else m
 
 
-def _structure(s: torch.Tensor, fro2: float, shape: tuple[int, ...], cfg: DiffConfig) -> dict[str, object]:
+@dataclass(frozen=True)
+class Structure:
+    rank: int
+    top_k: int
+    sv_rel: tuple[float, ...]
+    lowrank_energy: float
+
+
+def _structure(s: torch.Tensor, fro2: float, shape: tuple[int, ...], cfg: DiffConfig) -> Structure:
     rows, cols = shape[0], shape[1]
     s = s.double()
     # noise edge from what the top k leave over; when k covers the whole spectrum, from everything
@@ -257,14 +269,9 @@ def _structure(s: torch.Tensor, fro2: float, shape: tuple[int, ...], cfg: DiffCo
     edge = math.sqrt(resid / (rows * cols)) * (math.sqrt(rows) + math.sqrt(cols))
     s1 = float(s[0]) if s.numel() else 0.0
     spikes = [float(v) for v in s if float(v) >= cfg.spike_ratio * edge and float(v) >= 1e-3 * s1]
-    rank = len(spikes)
     energy = sum(v * v for v in spikes) / fro2 if fro2 > 0 else 0.0
-    return {
-        "rank": rank,
-        "top_k": int(s.numel()),
-        "sv_rel": tuple(round(float(v) / math.sqrt(fro2), 5) for v in s[:8]) if fro2 > 0 else (),
-        "lowrank_energy": round(energy, 5),
-    }
+    sv = tuple(round(float(v) / math.sqrt(fro2), 5) for v in s[:8]) if fro2 > 0 else ()
+    return Structure(len(spikes), int(s.numel()), sv, round(energy, 5))
 
 
 def _precision(
@@ -284,7 +291,7 @@ def _compare_streamed(
     a_name: str,
     b_ck: Checkpoint,
     b_name: str,
-    common: dict[str, object],
+    base: TensorDiff,
     cross: bool,
     quantized: bool,
     ulp: tuple[float | None, float],
@@ -308,9 +315,11 @@ def _compare_streamed(
         y += (dd.T @ omega).double()
         col_a += (torch.linalg.vector_norm(a, dim=0) ** 2).double()
         col_b += (torch.linalg.vector_norm(b, dim=0) ** 2).double()
-    base = dict(rel_norm=round(st.rel, 8), corr=_r(st.corr), rows_changed=st.rows_changed, rows_total=n)
+    base = replace(
+        base, rel_norm=round(st.rel, 8), corr=_r(st.corr), rows_changed=st.rows_changed, rows_total=n
+    )
     if st.equal:
-        return TensorDiff(status="identical", **common, **base)  # type: ignore[arg-type]
+        return replace(base, status="identical")
     qm, _ = torch.linalg.qr(y)
     y2 = torch.zeros(d, q, dtype=torch.float64)
     for s, e in spans:  # pass 2: one power iteration, Y = R R^T Q
@@ -333,22 +342,17 @@ def _compare_streamed(
     svals = evals[order].clamp_min(0).sqrt()[: cfg.top_k]
     v1 = evecs[:, order[0]]
     struct = _structure(svals, st.fro_d, (d, n), cfg)
-    prec = cross and _precision(
-        st,
-        quantized,
-        ulp_rel,
-        a_ck.tensors[a_name].dtype,
-        b_ck.tensors[b_name].dtype,
-        cfg,
-        spikes=int(struct["rank"]),
-    )  # type: ignore[call-overload]
+    da, db = a_ck.tensors[a_name].dtype, b_ck.tensors[b_name].dtype
+    prec = cross and _precision(st, quantized, ulp_rel, da, db, cfg, spikes=struct.rank)
     xy, xx, yy = float(v1 @ c_db @ v1), float(v1 @ c_dd @ v1), float(v1 @ c_bb @ v1)
     rnc = float(((col_a.sqrt() - col_b.sqrt()).abs() / col_b.sqrt().clamp_min(1e-30)).max())
-    return TensorDiff(
+    return replace(
+        base,
         status="precision" if prec else "changed",
-        **common,
-        **base,
-        **struct,  # type: ignore[arg-type]
+        rank=struct.rank,
+        top_k=struct.top_k,
+        sv_rel=struct.sv_rel,
+        lowrank_energy=struct.lowrank_energy,
         ablation_cos=_r(xy / math.sqrt(xx * yy)) if xx > 0 and yy > 0 else None,
         ablation_weight=_r(-xy / yy) if yy > 0 else None,
         energy_drop=_r(_drop(xx, xy, yy)),
