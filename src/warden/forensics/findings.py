@@ -270,13 +270,16 @@ def metrics(bf: BaseFreeResult | None, diff: DiffResult | None, lin: LineageResu
                 )
             )
     if lin is not None and lin.same_corr is not None:
+        _, lo, hi = bootstrap_median(list(lin.corrs)) if lin.corrs else (None, None, None)
         out.append(
             Metric(
                 "forensics.lineage.median_corr",
                 lin.same_corr,
+                lo,
+                hi,
                 n=lin.n_tensors,
                 stage=STAGE,
-                description="median mean-centred correlation with the claimed base",
+                description="median mean-centred correlation with the claimed base (bootstrap CI over matrices)",
             )
         )
         if lin.null_corr is not None:
@@ -289,6 +292,10 @@ def metrics(bf: BaseFreeResult | None, diff: DiffResult | None, lin: LineageResu
                 )
             )
     return out
+
+
+def _exp(x: float | None) -> float | None:
+    return None if x is None else round(math.exp(x), 6)
 
 
 def _clean(x: Any) -> Any:
@@ -346,6 +353,12 @@ def data(
             ],
             "direction": list(bf.direction),
         }
+        if bf.profile:  # plot-ready series over layers: energy along r relative to a random direction (=1)
+            out["energy_profile"] = {
+                "attn_out": [_exp(p.attn_log_energy) for p in bf.profile],
+                "mlp_out": [_exp(p.mlp_log_energy) for p in bf.profile],
+                "apparent_weight": [p.apparent_weight for p in bf.profile],
+            }
     if diff is not None:
         out["diff"] = {
             "by_role_keys": diff.pairing.by_role,

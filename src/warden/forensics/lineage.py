@@ -44,6 +44,7 @@ class LineageResult:
     matched_null: float | None
     n_tensors: int
     permuted: bool  # neurons match only after permutation
+    corrs: tuple[float, ...] = ()  # per matched matrix, for the confidence interval
 
 
 def _sample_rows(ck: Checkpoint, name: str, qk_heads: int | None, max_elems: int) -> torch.Tensor:
@@ -170,6 +171,7 @@ def run_lineage(
         matched_null=_rnd(matched_null),
         n_tensors=len(same),
         permuted=bool(perm and not direct),
+        corrs=tuple(round(c, 5) for c in same),
     )
 
 
