@@ -270,7 +270,10 @@ def metrics(bf: BaseFreeResult | None, diff: DiffResult | None, lin: LineageResu
                 )
             )
     if lin is not None and lin.same_corr is not None:
-        _, lo, hi = bootstrap_median(list(lin.corrs)) if lin.corrs else (None, None, None)
+        lo: float | None = None
+        hi: float | None = None
+        if lin.corrs:
+            _, lo, hi = bootstrap_median(list(lin.corrs))
         out.append(
             Metric(
                 "forensics.lineage.median_corr",
