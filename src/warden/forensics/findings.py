@@ -270,16 +270,15 @@ def metrics(bf: BaseFreeResult | None, diff: DiffResult | None, lin: LineageResu
                 )
             )
     if lin is not None and lin.same_corr is not None:
-        lo: float | None = None
-        hi: float | None = None
+        ci: tuple[float | None, float | None] = (None, None)
         if lin.corrs:
-            _, lo, hi = bootstrap_median(list(lin.corrs))
+            ci = bootstrap_median(list(lin.corrs))[1:]
         out.append(
             Metric(
                 "forensics.lineage.median_corr",
                 lin.same_corr,
-                lo,
-                hi,
+                ci[0],
+                ci[1],
                 n=lin.n_tensors,
                 stage=STAGE,
                 description="median mean-centred correlation with the claimed base (bootstrap CI over matrices)",
