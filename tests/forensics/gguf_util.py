@@ -70,6 +70,9 @@ def write_llama_gguf(
             w.add_tensor(name, arr.astype(np.float32))
         elif qtype == "F16":
             w.add_tensor(name, arr.astype(np.float16))
+        elif qtype == "BF16":
+            data = gguf.quants.quantize(arr.astype(np.float32), q).view(np.uint8)  # raw_shape is in bytes
+            w.add_tensor(name, data, raw_shape=data.shape, raw_dtype=q)
         else:
             data = gguf.quants.quantize(arr.astype(np.float32), q)
             w.add_tensor(name, data, raw_shape=data.shape, raw_dtype=q)

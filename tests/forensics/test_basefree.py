@@ -117,3 +117,50 @@ def test_trained_tiny_llama_clean_and_ablated(tmp_path: Path) -> None:
     r = E.random_direction(64, 8)
     bf = _bf(E.save(E.ablate(sd, MD.llama_writers(4), r, 0.9), tmp_path / "a", like=p))
     assert bf["flagged"] and bf["kind"] == "partial"
+
+
+def _write_moe_gguf(path: Path, t: dict[str, torch.Tensor]) -> Path:
+    import gguf
+    import numpy as np
+
+    w = gguf.GGUFWriter(str(path), arch="qwen2moe")
+    w.add_embedding_length(64)
+    w.add_block_count(3)
+    for name, x in t.items():
+        w.add_tensor(name, x.numpy().astype(np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    return path
+
+
+def test_gguf_packed_moe_experts(tmp_path: Path) -> None:
+    """llama.cpp packs MoE experts into one 3-D tensor (ffn_down_exps: experts x d x ffn)."""
+    g = torch.Generator().manual_seed(0)
+    d, ffn, n_exp = 64, 32, 4
+    t = {"token_embd.weight": torch.randn(200, d, generator=g)}
+    for i in range(3):
+        t[f"blk.{i}.attn_q.weight"] = torch.randn(d, d, generator=g)
+        t[f"blk.{i}.attn_k.weight"] = torch.randn(d, d, generator=g)
+        t[f"blk.{i}.attn_v.weight"] = torch.randn(d, d, generator=g)
+        t[f"blk.{i}.attn_output.weight"] = torch.randn(d, d, generator=g)
+        t[f"blk.{i}.ffn_gate_exps.weight"] = torch.randn(n_exp, ffn, d, generator=g)
+        t[f"blk.{i}.ffn_up_exps.weight"] = torch.randn(n_exp, ffn, d, generator=g)
+        t[f"blk.{i}.ffn_down_exps.weight"] = torch.randn(n_exp, d, ffn, generator=g)
+        t[f"blk.{i}.ffn_gate_inp.weight"] = torch.randn(n_exp, d, generator=g)
+    clean = _write_moe_gguf(tmp_path / "clean.gguf", t)
+    assert not _bf(clean)["flagged"]
+    r = E.random_direction(d, 2).float()
+    p = torch.eye(d) - torch.outer(r, r)
+    ab = dict(t)
+    ab["token_embd.weight"] = t["token_embd.weight"] @ p
+    for i in range(3):
+        ab[f"blk.{i}.attn_output.weight"] = p @ t[f"blk.{i}.attn_output.weight"]
+        ab[f"blk.{i}.ffn_down_exps.weight"] = torch.stack([p @ e for e in t[f"blk.{i}.ffn_down_exps.weight"]])
+    bf = _bf(_write_moe_gguf(tmp_path / "abl.gguf", ab))
+    assert bf["flagged"] and bf["kind"] == "classic"
+    assert E.angle_cos(torch.tensor(bf["direction"]), r) > 0.99
+    rep = run_forensics(tmp_path / "abl.gguf", base=clean)
+    (f,) = [f for f in rep.findings if f.rule_id == "FORENSICS-ABLATION-DIRECTIONAL"]
+    assert f.evidence["subtype"] == "classic" and f.evidence["edited_writers"] == 6

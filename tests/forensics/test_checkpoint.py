@@ -110,7 +110,7 @@ def llama_gguf_sd(tmp_path_factory: pytest.TempPathFactory) -> tuple[E.StateDict
     return E.load(p / "model.safetensors"), json.loads((p / "config.json").read_text()), p
 
 
-@pytest.mark.parametrize(("qtype", "tol"), [("F32", 0.0), ("F16", 1e-3), ("Q8_0", 1e-2)])
+@pytest.mark.parametrize(("qtype", "tol"), [("F32", 0.0), ("F16", 1e-3), ("BF16", 4e-3), ("Q8_0", 1e-2)])
 def test_gguf_reads_and_unpermutes(llama_gguf_sd, tmp_path: Path, qtype: str, tol: float) -> None:
     from warden.forensics.pairing import unpermute_qk
 

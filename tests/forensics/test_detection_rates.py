@@ -43,7 +43,9 @@ def auroc(pos: list[float], neg: list[float]) -> float:
     return wins / (len(pos) * len(neg))
 
 
-def measure(sd: E.StateDict, base: Path, tmp: Path, n_act: int, n_rand: int, neg_seeds: int) -> dict:
+def measure(
+    sd: E.StateDict, base: Path, tmp: Path, n_act: int, n_rand: int, neg_seeds: int, diff_dirs: int = 0
+) -> dict:
     acts = MD.minilm_directions()
     rng = random.Random(0)
     dirs = [acts[i] for i in rng.sample(range(len(acts)), n_act)] + [
@@ -51,9 +53,16 @@ def measure(sd: E.StateDict, base: Path, tmp: Path, n_act: int, n_rand: int, neg
     ]
     thr = BaseFreeConfig().gap_threshold
 
-    def score(model: E.StateDict) -> float:
+    diff_hits: dict[str, list[bool]] = {}
+
+    def score(model: E.StateDict, diff_as: str | None = None) -> float:
         path = E.save(model, tmp / "m", like=MD.minilm_dir())
-        return run_forensics(path).data["forensics"]["basefree"]["score"]
+        if diff_as is not None:  # diff mode too: is an ablation reported against the base?
+            rep = run_forensics(path, base=base)
+            hit = any(f.rule_id == "FORENSICS-ABLATION-DIRECTIONAL" for f in rep.findings)
+            diff_hits.setdefault(diff_as, []).append(hit)
+            return float(rep.data["forensics"]["basefree"]["score"])
+        return float(run_forensics(path).data["forensics"]["basefree"]["score"])
 
     out: dict = {"threshold": thr, "attacks": {}, "negatives": {}}
     for dtype in (torch.float32, torch.bfloat16):
@@ -61,11 +70,14 @@ def measure(sd: E.StateDict, base: Path, tmp: Path, n_act: int, n_rand: int, neg
         neg = []
         for name, make in NEGATIVES.items():
             for s in range(1 if name == "clean" else neg_seeds):
-                v = score(E.cast(make(sd, s), dtype))
+                v = score(E.cast(make(sd, s), dtype), f"{name}/{tag}" if diff_dirs else None)
                 neg.append(v)
                 out["negatives"].setdefault(f"{name}/{tag}", []).append(round(v, 3))
         for name, attack in ATTACKS.items():
-            pos = [score(E.cast(attack(sd, r, i), dtype)) for i, r in enumerate(dirs)]
+            pos = [
+                score(E.cast(attack(sd, r, i), dtype), f"{name}/{tag}" if i < diff_dirs else None)
+                for i, r in enumerate(dirs)
+            ]
             out["attacks"][f"{name}/{tag}"] = {
                 "scores": [round(v, 3) for v in pos],
                 "tpr": sum(v >= thr for v in pos) / len(pos),
@@ -73,10 +85,14 @@ def measure(sd: E.StateDict, base: Path, tmp: Path, n_act: int, n_rand: int, neg
             }
         out[f"fpr/{tag}"] = sum(v >= thr for v in neg) / len(neg)
         out[f"max_negative/{tag}"] = max(neg)
+    out["diff"] = {k: f"{sum(v)}/{len(v)}" for k, v in diff_hits.items()}
     return out
 
 
 def check(res: dict) -> None:
+    for key, hits in res["diff"].items():  # diff mode: every attack found, no negative called one
+        n_hit, n = map(int, hits.split("/"))
+        assert n_hit == (n if key.split("/")[0] in ATTACKS else 0), (key, hits)
     for tag in ("fp32", "bf16"):
         assert res[f"fpr/{tag}"] == 0.0, res["negatives"]
         for name in DETECTABLE:
@@ -92,10 +108,11 @@ def test_minilm_detection_rates(minilm_sd, minilm_base: Path, tmp_path: Path) ->
 @pytest.mark.slow
 def test_minilm_detection_rates_full(minilm_sd, minilm_base: Path, tmp_path: Path) -> None:
     """The full table quoted in CALIBRATION.md (6 activation + 6 random directions, 3 seeds each)."""
-    res = measure(minilm_sd, minilm_base, tmp_path, n_act=6, n_rand=6, neg_seeds=3)
+    res = measure(minilm_sd, minilm_base, tmp_path, n_act=6, n_rand=6, neg_seeds=3, diff_dirs=3)
     for k, v in res["attacks"].items():
         print(f"{k:24s} tpr={v['tpr']:.2f} auroc={v['auroc']:.3f} scores={v['scores']}")
     for k, v in res["negatives"].items():
         print(f"{k:24s} {v}")
     print({k: v for k, v in res.items() if k.startswith(("fpr", "max_"))})
+    print("diff mode (ABLATION-DIRECTIONAL reported):", res["diff"])
     check(res)
