@@ -105,10 +105,18 @@ def base_policy(updates: dict[str, Any] | None = None) -> Policy:
 
 @contextmanager
 def gateway(
-    tmp_path: Path, policy: Policy | None = None, backend: Backend | None = None, **kw: Any
+    tmp_path: Path,
+    policy: Policy | None = None,
+    backend: Backend | None = None,
+    audit_url: str | None = None,
+    **kw: Any,
 ) -> Iterator[tuple[TestClient, Any]]:
+    """A gateway on ``audit_url`` (default: ``tmp_path/audit.db``) served in-process."""
     gw = build_gateway(
-        policy or base_policy(), backend=backend or FakeBackend(), audit_url=str(tmp_path / "audit.db"), **kw
+        policy or base_policy(),
+        backend=backend or FakeBackend(),
+        audit_url=audit_url or str(tmp_path / "audit.db"),
+        **kw,
     )
     with TestClient(create_app(gw)) as client:
         yield client, gw

@@ -161,7 +161,7 @@ def open_store(url: str, *, synchronous: str = "NORMAL", readonly: bool = False)
     if url.startswith(("postgresql://", "postgres://")):
         from warden.gateway.audit.postgres import PostgresStore
 
-        return PostgresStore(url)
+        return PostgresStore(url, readonly=readonly)
     if url.startswith("sqlite:///"):
         path = Path(url[len("sqlite:///") :])
     elif "://" in url:
