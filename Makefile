@@ -25,6 +25,8 @@ demo: venv
 	@echo "== warden scan: the same model without the attacks"
 	$(BIN)/warden scan demo-out/clean-model
 	@test ! -e demo-out/CANARY-EXECUTED && echo "canary intact: nothing Warden scanned was executed"
+	@echo "== warden audit: every model organism in the zoo (WARDEN_ZOO, default organisms/zoo), one HTML report each"
+	$(BIN)/python -m demo.zoo_demo --out demo-out/zoo
 
 test: venv
 	$(BIN)/python -m pytest -q
