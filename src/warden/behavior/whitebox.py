@@ -23,8 +23,13 @@ def supports_whitebox(suspect: Backend, base: Backend | None) -> tuple[bool, str
     inner_b = getattr(base, "inner", base)
     if not (getattr(inner_s, "whitebox", False) and getattr(inner_b, "whitebox", False)):
         return False, "needs local weights for both models (transformers backend)"
+    # vocab_signature is not part of Backend: only backends with tokenizer access (transformers) have it.
+    signature_s = getattr(inner_s, "vocab_signature", None)
+    signature_b = getattr(inner_b, "vocab_signature", None)
+    if signature_s is None or signature_b is None:
+        return False, "backend has no tokenizer access"
     try:
-        if inner_s.vocab_signature() != inner_b.vocab_signature():  # type: ignore[attr-defined]
+        if signature_s() != signature_b():
             return False, "tokenizers differ"
     except AttributeError:
         return False, "backend has no tokenizer access"

@@ -50,7 +50,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from jinja2 import nodes
 from jinja2.exceptions import TemplateError, TemplateSyntaxError
@@ -380,7 +380,7 @@ class _Folder:
         if isinstance(node, nodes.Filter) and node.node is not None:
             base = v(node.node, depth, seen)
             args = [v(a, depth, seen) for a in node.args]
-            kwargs = {kw.key: v(kw.value, depth, seen) for kw in node.kwargs}
+            kwargs = {kw.key: v(kw.value, depth, seen) for kw in _filter_keywords(node)}
             if "d" in kwargs or "delimiter" in kwargs:
                 args = args or [kwargs.get("d", kwargs.get("delimiter", {""}))]
             return _product([base, *args], lambda xs: _apply_filter(node.name, xs[0], xs[1:]))
@@ -413,6 +413,13 @@ class _Folder:
                 )
             return _product([base, *args], lambda xs: _str_method(method, xs[0], xs[1:], {}))
         return {UNKNOWN}
+
+
+def _filter_keywords(node: nodes.Filter) -> list[nodes.Keyword]:
+    """A filter's keyword arguments. jinja2 annotates ``Filter.kwargs`` as ``list[Pair]`` (whose key is an
+    ``Expr``), but its parser fills it with ``Keyword`` nodes (``key: str``), exactly as ``Call.kwargs``
+    (``Parser.parse_call_args``): the cast states what the parser produces."""
+    return cast("list[nodes.Keyword]", node.kwargs)
 
 
 def _product(options: Sequence[set[Any]], combine: Any) -> set[Any]:
@@ -882,7 +889,7 @@ def _words(text: str) -> list[str]:
 
 def _is_header(line: str) -> bool:
     m = _HEADER_RE.match(line)
-    return bool(m) and len(_words(m.group(1))) <= 4 and len(_words(m.group(2))) <= 3
+    return m is not None and len(_words(m.group(1))) <= 4 and len(_words(m.group(2))) <= 3
 
 
 def prose_lines(text: str) -> list[str]:
@@ -904,8 +911,8 @@ def _suspicious(raw: str, *, tool_instructions: bool) -> list[str]:
     """Which alarming things the (raw, token-bearing) text contains."""
     hits: list[str] = []
     stripped = _SPECIAL_TOKEN_RE.sub(" ", raw)
-    for m in _URL_RE.finditer(stripped):
-        hits.append(f"address: {m.group(0)[:80]}")
+    for url in _URL_RE.finditer(stripped):
+        hits.append(f"address: {url.group(0)[:80]}")
     for pattern in _INJECTION_RES:
         m = pattern.search(stripped)
         if m:
@@ -1079,7 +1086,7 @@ class _AccessAnalyzer:
             self.format_fields(node, node.value, line)
 
     def visit_filter(self, node: nodes.Filter, line: int | None) -> None:
-        kwargs = {kw.key: kw.value for kw in node.kwargs}
+        kwargs = {kw.key: kw.value for kw in _filter_keywords(node)}
         if node.name == "attr":
             arg = node.args[0] if node.args else None
             self.add(node, _Access("attr-filter", None, line))
@@ -1520,7 +1527,7 @@ def _static_findings(
     for imp in tree.find_all((nodes.Import, nodes.FromImport)):
         if isinstance(imp, nodes.Import):
             model.bound.add(imp.target)
-        else:
+        elif isinstance(imp, nodes.FromImport):
             for entry in imp.names:
                 model.bound.add(entry[1] if isinstance(entry, tuple) else entry)
     _Walker(model).walk(tree.body, base_gate, _EMIT)

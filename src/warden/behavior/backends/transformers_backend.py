@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from warden.behavior.backends.interface import (
     Backend,
@@ -85,7 +85,8 @@ class TransformersBackend(Backend):
             tdtype = getattr(torch, dtype)
         from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()  # Warden draws its own progress (and none with --quiet)
+        # Warden draws its own progress (and none with --quiet). transformers leaves this function unannotated.
+        cast("Callable[[], None]", hf_logging.disable_progress_bar)()
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(
                 str(self.path), trust_remote_code=False, local_files_only=True
@@ -95,8 +96,12 @@ class TransformersBackend(Backend):
             )
         except (OSError, ValueError, KeyError) as exc:
             raise BackendError(f"could not load the model: {exc}", path=str(path)) from exc
-        self.model.to(self.device)
-        self.model.eval()
+        # Through the nn.Module interface: transformers' PreTrainedModel.eval is unannotated, and its
+        # to() (decorated with functools.wraps(nn.Module.to)) types as a plain function whose first
+        # parameter is self. Same objects and methods at run time.
+        module: torch.nn.Module = self.model
+        module.to(self.device)
+        module.eval()
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
@@ -169,12 +174,17 @@ class TransformersBackend(Backend):
         }
         if not params.greedy:
             gen_kwargs.update(temperature=params.temperature, top_p=params.top_p, top_k=0)
-        gconf = GenerationConfig(**gen_kwargs)
+        # GenerationConfig.__init__(self, **kwargs) is unannotated in transformers.
+        gconf = cast("Callable[..., GenerationConfig]", GenerationConfig)(**gen_kwargs)
         for bi, batch in enumerate(self._batches(conversations)):
             enc = self._encode([t for _, t in batch])
             torch.manual_seed(params.seed + bi)
             with torch.inference_mode():
-                ids = self.model.generate(**enc, generation_config=gconf)
+                # transformers' stubs are wrong here: GenerationMixin.generate annotates self as its
+                # GenerativePreTrainedModel Protocol (written for the `ty` checker), which PreTrainedModel
+                # itself does not satisfy under mypy (read-only device/dtype properties, hf_device_map
+                # typed Tensor | Module); the call is the documented one.
+                ids = self.model.generate(**enc, generation_config=gconf)  # type: ignore[misc]
             new = ids[:, enc["input_ids"].shape[1] :]  # [batch, new_tokens]
             texts = self.tokenizer.batch_decode(new, skip_special_tokens=True)
             for (i, _), t in zip(batch, texts, strict=True):

@@ -33,7 +33,7 @@ class VLLMBackend(Backend):
                 hint="pip install vllm (on a GPU machine), or serve the model with any OpenAI-compatible "
                 "server and use --backend openai",
             )
-        from vllm import LLM  # type: ignore[import-not-found]
+        from vllm import LLM
 
         self.path = Path(path)
         if not (self.path / "config.json").is_file():
@@ -60,7 +60,7 @@ class VLLMBackend(Backend):
         params: GenerationParams,
         progress: ProgressFn | None = None,
     ) -> list[str]:
-        from vllm import SamplingParams  # type: ignore[import-not-found]
+        from vllm import SamplingParams
 
         sp = SamplingParams(
             max_tokens=params.max_new_tokens,
