@@ -175,20 +175,24 @@ def _forensics(report: Any) -> str:
     if st is None or st.status.value != "ran":
         return f"{st.status.value if st else 'not run'}: {st.reason if st else ''}".strip(": ")
     parts: list[str] = []
+    ablation: dict[str, str] = {}
     for f in report.sorted_findings():
         if not f.rule_id.startswith("FORENSICS-"):
             continue
         ev = f.evidence
         if f.rule_id == "FORENSICS-ABLATION-DIRECTIONAL":
-            parts.append(f"**abliteration** ({ev.get('subtype', '?')}, vs base)")
+            ablation["vs base"] = str(ev.get("subtype", "?"))
         elif f.rule_id == "FORENSICS-ABLATION-BASEFREE":
-            parts.append(f"**abliteration** ({ev.get('kind', '?')}, base-free)")
+            ablation["base-free"] = str(ev.get("kind", "?"))
         elif f.rule_id == "FORENSICS-LORA-MERGE":
-            parts.append("LoRA merge" + (f" (rank {ev['rank']})" if "rank" in ev else ""))
+            parts.append("LoRA merge" + (f" (rank ≤{ev['max_rank']})" if "max_rank" in ev else ""))
         elif f.rule_id == "FORENSICS-FULL-FINETUNE":
             parts.append("full fine-tune")
         elif f.severity.rank >= 1:  # low and above; info notes stay in the HTML report
             parts.append(f.rule_id.removeprefix("FORENSICS-").lower())
+    if ablation:
+        how = "; ".join(f"{k}: {ablation[k]}" for k in ("vs base", "base-free") if k in ablation)
+        parts.insert(0, f"**abliteration** ({how})")
     seen: list[str] = []
     for p in parts:
         if p not in seen:
