@@ -36,7 +36,7 @@ import re
 import sys
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
@@ -406,7 +406,7 @@ class _Analysis:
         if name.endswith((".write_text", ".write_bytes")) and isinstance(node.func, ast.Attribute):
             self.file_write(node, node.func.value, name)
 
-    def deserialize(self, node: ast.Call, name: str, kwargs: dict[str, ast.AST]) -> None:
+    def deserialize(self, node: ast.Call, name: str, kwargs: Mapping[str, ast.AST]) -> None:
         if name == "torch.load":
             wo = kwargs.get("weights_only")
             if isinstance(wo, ast.Constant) and wo.value is True:

@@ -128,11 +128,11 @@ class InsecureCodeJudge:
                         if fname in files:
                             issues[files[fname]].append(issue)
         out = []
-        for code in all_codes:
-            if code is None:
+        for maybe_code in all_codes:
+            if maybe_code is None:
                 out.append(CodeVerdict(has_code=False, insecure=False))
                 continue
-            i = uniq[code]
+            i = uniq[maybe_code]
             found = tuple(sorted(issues[i], key=lambda x: (x.line, x.test_id)))
             out.append(
                 CodeVerdict(has_code=True, insecure=bool(found), issues=found, parse_error=i in parse_err)
