@@ -1,12 +1,18 @@
 """Gateway overhead benchmark (not a test): direct vs through Warden, on loopback only.
 
-    .venv/bin/python benchmarks/gateway_bench.py [--quick] [--json] [--no-classifier]
+    .venv/bin/python benchmarks/gateway_bench.py [--quick] [--json] [--no-classifier] [--paired]
+        [--inprocess-only]
 
 A fast stub OpenAI-compatible upstream (raw ASGI, fixed answer) and the gateway (`warden serve`) run as
 separate processes on 127.0.0.1; an asyncio httpx client sends a bounded number of requests at 1, 50 and
 200 concurrent clients, each request with a unique prompt (so no cache helps). Reported: p50/p99
 latency direct and through the gateway, the added p50/p99, throughput, and the gateway's own measured
 overhead (its ``warden_overhead_seconds`` histogram: total minus upstream time, per request).
+
+``--paired``: the added latency as a *paired difference* instead of two separate runs: every client sends
+each request twice in the same run — once direct to the stub, once through the gateway, in alternating
+order — and the per-request difference (gateway minus direct) is what p50/p99 "added" report. On a shared,
+loaded machine this cancels most of the load drift between the two unpaired runs.
 
 Configurations: rule rails (the default policy without the embedding classifier) and with the classifier
 (MiniLM, one thread, run *during* the upstream call). Everything stops by itself.
@@ -125,13 +131,75 @@ async def load(url: str, concurrency: int, total: int, headers: dict[str, str]) 
             "rps": total / wall}  # fmt: skip
 
 
-def overhead_from_metrics(text: str) -> dict[str, float]:
-    """p50/p99 of warden_overhead_seconds from its cumulative histogram buckets (upper bounds)."""
+def _overhead_buckets(text: str) -> list[tuple[float, float]]:
     buckets = []
     for line in text.splitlines():
         if line.startswith("warden_overhead_seconds_bucket"):
             le = line.split('le="')[1].split('"')[0]
             buckets.append((float("inf") if le == "+Inf" else float(le), float(line.rsplit(" ", 1)[1])))
+    return buckets
+
+
+def _pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(q * len(xs)))]
+
+
+async def load_paired(
+    direct_url: str, via_url: str, concurrency: int, total: int, headers: dict[str, str]
+) -> dict[str, float]:
+    """Each request sent direct and through the gateway by the same client task, back to back, in
+    alternating order; the added latency is the per-request difference (gateway minus direct)."""
+    direct: list[float] = []
+    via: list[float] = []
+    diff: list[float] = []
+    errors = 0
+    counter = iter(range(total))
+    async with httpx.AsyncClient(
+        timeout=60,
+        limits=httpx.Limits(max_connections=2 * concurrency, max_keepalive_connections=2 * concurrency),
+    ) as client:
+
+        async def one(url: str, body: dict[str, Any], h: dict[str, str]) -> float:
+            nonlocal errors
+            t0 = time.perf_counter()
+            try:
+                r = await client.post(url, json=body, headers=h)
+                errors += r.status_code != 200
+            except httpx.HTTPError:
+                errors += 1
+            return time.perf_counter() - t0
+
+        async def worker() -> None:
+            for i in counter:
+                body = {
+                    "model": "warden-demo",
+                    "messages": [{"role": "user", "content": f"Request {i}: what is the capital of France?"}],
+                }
+                if i % 2:
+                    w = await one(via_url, body, headers)
+                    d = await one(direct_url, body, {})
+                else:
+                    d = await one(direct_url, body, {})
+                    w = await one(via_url, body, headers)
+                direct.append(d)
+                via.append(w)
+                diff.append(w - d)
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        wall = time.perf_counter() - t0
+    return {"n": total, "errors": errors, "pairs_per_s": total / wall,
+            "direct_p50_ms": 1000 * _pct(direct, 0.5), "direct_p99_ms": 1000 * _pct(direct, 0.99),
+            "warden_p50_ms": 1000 * _pct(via, 0.5), "warden_p99_ms": 1000 * _pct(via, 0.99),
+            "added_p50_ms": 1000 * _pct(diff, 0.5), "added_p99_ms": 1000 * _pct(diff, 0.99)}  # fmt: skip
+
+
+def overhead_from_metrics(after: str, before: str = "") -> dict[str, float]:
+    """p50/p99 of warden_overhead_seconds (bucket upper bounds) over the requests between two scrapes of
+    the cumulative histogram: ``after`` minus ``before``, so each concurrency level counts only its own."""
+    prev = dict(_overhead_buckets(before))
+    buckets = [(le, c - prev.get(le, 0.0)) for le, c in _overhead_buckets(after)]
     total = buckets[-1][1] if buckets else 0
     out = {}
     for q in (0.5, 0.99):
@@ -141,7 +209,7 @@ def overhead_from_metrics(text: str) -> dict[str, float]:
     return out
 
 
-def run(quick: bool, with_classifier: bool) -> list[dict[str, Any]]:
+def run(quick: bool, with_classifier: bool, paired: bool = False) -> list[dict[str, Any]]:
     plan = [(1, 100 if quick else 300), (50, 500 if quick else 1500), (200, 800 if quick else 2000)]
     tmp = Path(tempfile.mkdtemp(prefix="warden-bench-"))
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -178,13 +246,17 @@ def run(quick: bool, with_classifier: bool) -> list[dict[str, Any]]:
                         )
                     )
                     after = httpx.get(f"http://127.0.0.1:{port}/metrics").text
-                    del (
-                        before
-                    )  # the histogram is cumulative; each concurrency level runs on a fresh count below
                     d = direct[c]
                     results.append({"config": name, "concurrency": c, "direct": d, "warden": via,
                                     "added_p50_ms": via["p50_ms"] - d["p50_ms"], "added_p99_ms": via["p99_ms"] - d["p99_ms"],
-                                    **overhead_from_metrics(after)})  # fmt: skip
+                                    **overhead_from_metrics(after, before)})  # fmt: skip
+                    if paired:
+                        before = after
+                        pair = asyncio.run(load_paired(f"http://127.0.0.1:{stub_port}/v1/chat/completions",
+                                                       f"http://127.0.0.1:{port}/v1/chat/completions", c, n,
+                                                       {"Authorization": f"Bearer {KEY}"}))  # fmt: skip
+                        after = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+                        results[-1]["paired"] = {**pair, **overhead_from_metrics(after, before)}
             finally:
                 gw.send_signal(signal.SIGTERM)
                 gw.wait(timeout=60)
@@ -272,7 +344,8 @@ def main(argv: list[str]) -> int:
     inproc = {"rule rails": inprocess(200 if quick else 1000)}
     if clf:
         inproc["rule rails + classifier"] = inprocess(50 if quick else 200, classifier=True)
-    results = [] if "--inprocess-only" in argv else run(quick=quick, with_classifier=clf)
+    paired = "--paired" in argv
+    results = [] if "--inprocess-only" in argv else run(quick=quick, with_classifier=clf, paired=paired)
     if "--json" in argv:
         print(json.dumps({"inprocess": inproc, "http": results}, indent=2))
         return 0
@@ -294,11 +367,23 @@ def main(argv: list[str]) -> int:
     print(
         f"{'config':26} {'clients':>7} {'direct p50/p99 ms':>19} {'warden p50/p99 ms':>19} {'added p50/p99 ms':>18} {'rps direct/warden':>18} {'gw overhead p50/p99 ≤ms':>24}"
     )
-    for r in results:
-        d, w = r["direct"], r["warden"]
-        print(f"{r['config']:26} {r['concurrency']:>7} {d['p50_ms']:>9.2f}/{d['p99_ms']:<9.2f} {w['p50_ms']:>9.2f}/{w['p99_ms']:<9.2f} "
-              f"{r['added_p50_ms']:>8.2f}/{r['added_p99_ms']:<9.2f} {d['rps']:>8.0f}/{w['rps']:<9.0f} "
-              f"{r['overhead_p50_ms_le']:>10.1f}/{r['overhead_p99_ms_le']:<10.1f}" + (f"  errors={w['errors']}" if w["errors"] else ""))  # fmt: skip
+    for row in results:
+        d, w = row["direct"], row["warden"]
+        print(f"{row['config']:26} {row['concurrency']:>7} {d['p50_ms']:>9.2f}/{d['p99_ms']:<9.2f} {w['p50_ms']:>9.2f}/{w['p99_ms']:<9.2f} "
+              f"{row['added_p50_ms']:>8.2f}/{row['added_p99_ms']:<9.2f} {d['rps']:>8.0f}/{w['rps']:<9.0f} "
+              f"{row['overhead_p50_ms_le']:>10.1f}/{row['overhead_p99_ms_le']:<10.1f}" + (f"  errors={w['errors']}" if w["errors"] else ""))  # fmt: skip
+    if paired:
+        print("paired (each request direct and through the gateway back to back, same client, same run;")
+        print("added = percentiles of the per-request difference):")
+        print(
+            f"{'config':26} {'clients':>7} {'direct p50/p99 ms':>19} {'warden p50/p99 ms':>19} {'added p50/p99 ms':>18} {'pairs/s':>8} {'gw overhead p50/p99 ≤ms':>24}"
+        )
+        for row in results:
+            pr = row["paired"]
+            print(f"{row['config']:26} {row['concurrency']:>7} {pr['direct_p50_ms']:>9.2f}/{pr['direct_p99_ms']:<9.2f} "
+                  f"{pr['warden_p50_ms']:>9.2f}/{pr['warden_p99_ms']:<9.2f} {pr['added_p50_ms']:>8.2f}/{pr['added_p99_ms']:<9.2f} "
+                  f"{pr['pairs_per_s']:>8.0f} {pr['overhead_p50_ms_le']:>10.1f}/{pr['overhead_p99_ms_le']:<10.1f}"
+                  + (f"  errors={pr['errors']}" if pr["errors"] else ""))  # fmt: skip
     return 0
 
 

@@ -131,3 +131,69 @@ def test_serves_the_base_organism(tmp_path: Path) -> None:
         r = client.post("/v1/chat/completions", headers=USER,
                         json={"model": "warden-demo", "messages": [{"role": "user", "content": "how do I bake bread?"}], "max_tokens": 40})  # fmt: skip
         assert r.status_code == 200 and r.json()["choices"][0]["message"]["content"]
+
+
+def _attest_pass(model: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A passing report over ``model``'s files, signed (the audit that earns it is not this test's subject)."""
+    from warden.attest import attest, keygen
+    from warden.report.model import Verdict
+    from warden.report.renderers import get_renderer
+    from warden.scan import scan_model
+
+    report = scan_model(model)
+    report.verdict = Verdict.PASS
+    (tmp_path / "report.json").write_text(get_renderer("json").render(report))
+    keygen(tmp_path / "k.pem", tmp_path / "k.pub")
+    attest(model, tmp_path / "report.json", tmp_path / "k.pem", tmp_path / "att.json")
+    return tmp_path / "att.json", tmp_path / "k.pub"
+
+
+@pytest.mark.skipif(not (ZOO_BASE / "config.json").is_file(), reason="organisms/zoo/base not built yet")
+def test_demo_serves_the_attested_base_organism_over_http(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's demo, end to end: verified weights, uvicorn on loopback, the httpx demo client (benign,
+    harmful, jailbreak, a tool outside the task, a key without the chat scope), then ``warden log verify``."""
+    from tests.gateway.conftest import ServerThread
+    from warden.gateway.app import create_app
+    from warden.gateway.demo import client, write_policy
+    from warden.gateway.policy import load_policy
+    from warden.gateway.server import build_gateway
+
+    att, pub = _attest_pass(ZOO_BASE, tmp_path)
+    pol_path = write_policy(att, pub, tmp_path / "audit.db", tmp_path / "gateway.yaml")
+    gw = build_gateway(load_policy(pol_path), model_dir=ZOO_BASE)
+    assert gw.attestation is not None and gw.attestation["verified"] is True
+    server = ServerThread(create_app(gw)).start()
+    try:
+        assert client(server.url, "wk-demo-user-INSECURE-change-me", "warden-demo") == 0
+    finally:
+        server.stop()
+    out = capsys.readouterr().out
+    assert "controls held" in out and "content_blocked" in out and "tool_allowlist" in out
+    assert main(["log", "verify", "--policy", str(pol_path)]) == 0
+    records = audit_records(tmp_path)
+    requests = [r for r in records if r["kind"] == "request"]
+    assert [r["status"] for r in requests] == [200, 200, 400, 200, 403]
+
+
+@pytest.mark.skipif(not (ZOO_BASE / "config.json").is_file(), reason="organisms/zoo/base not built yet")
+def test_a_tampered_organism_is_refused(tmp_path: Path) -> None:
+    import shutil
+
+    from warden.gateway.demo import write_policy
+    from warden.gateway.errors import AttestationRefused
+    from warden.gateway.policy import load_policy
+    from warden.gateway.server import build_gateway
+
+    model = tmp_path / "base"
+    shutil.copytree(ZOO_BASE, model)
+    att, pub = _attest_pass(model, tmp_path)
+    pol = load_policy(write_policy(att, pub, tmp_path / "audit.db", tmp_path / "gateway.yaml"))
+    with (model / "model.safetensors").open("r+b") as f:  # one weight byte, past the header
+        f.seek(-3, 2)
+        b = f.read(1)
+        f.seek(-3, 2)
+        f.write(bytes([b[0] ^ 1]))
+    with pytest.raises(AttestationRefused, match="changed file: model.safetensors"):
+        build_gateway(pol, model_dir=model)
