@@ -116,3 +116,20 @@ def test_minilm_detection_rates_full(minilm_sd, minilm_base: Path, tmp_path: Pat
     print({k: v for k, v in res.items() if k.startswith(("fpr", "max_"))})
     print("diff mode (ABLATION-DIRECTIONAL reported):", res["diff"])
     check(res)
+
+
+@pytest.mark.slow
+def test_minilm_weight_sweep(minilm_sd, tmp_path: Path) -> None:
+    """Where the base-free detector's reach ends (CALIBRATION.md): uniform partial ablation of all
+    12 MiniLM writers with weight w along 6 random directions, fp32."""
+    thr = BaseFreeConfig().gap_threshold
+    tpr = {}
+    for w in (0.6, 0.65, 0.7, 0.75):
+        scores = []
+        for i in range(6):
+            sd = E.ablate(minilm_sd, W, E.random_direction(384, 1000 + i), w)
+            path = E.save(sd, tmp_path / "m", like=MD.minilm_dir())
+            scores.append(float(run_forensics(path).data["forensics"]["basefree"]["score"]))
+        tpr[w] = sum(s >= thr for s in scores)
+        print(f"w={w:<5} flagged {tpr[w]}/6  scores {min(scores):.3f}-{max(scores):.3f}")
+    assert tpr[0.6] == 0 and tpr[0.75] == 6, tpr

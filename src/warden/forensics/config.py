@@ -8,7 +8,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class BaseFreeConfig:
     # Flag when, in some window of layers, the smallest writer/reader energy ratio sits this far
-    # (natural log) below the next one. Clean checkpoints measured up to 0.62 (CALIBRATION.md).
+    # (natural log) below the next one. Clean checkpoints measured up to 0.600 (CALIBRATION.md).
     gap_threshold: float = 1.0
     window_widths: tuple[int, ...] = (2, 4, 8, 16)  # bands around the focus layers
     focus_layers: int = 2  # layers (largest single-layer gaps) that bands are centred on
