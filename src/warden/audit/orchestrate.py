@@ -129,6 +129,10 @@ def _eval(model: Path, base: str | None, backend: str, policy: Policy, options: 
     kwargs: dict[str, Any] = dict(options)
     if policy.eval.suites:
         kwargs["suites"] = policy.eval.suites
+    if not policy.eval.trigger_sweep:
+        from warden.behavior import DEFAULT_SUITES
+
+        kwargs["suites"] = [s for s in kwargs.get("suites", DEFAULT_SUITES) if s != "triggers"]
     if policy.eval.limit:
         kwargs["limit"] = policy.eval.limit
     kwargs.setdefault("seed", policy.eval.seed)
