@@ -195,3 +195,22 @@ def test_openai_backend_errors_are_clear(server, monkeypatch) -> None:  # type: 
         OpenAIBackend(url, "tiny", api_key_env="WARDEN_SURELY_UNSET_VAR")
     with pytest.raises(BackendError, match="http"):
         OpenAIBackend("ftp://x", "tiny")
+
+
+def test_generation_stops_at_the_model_context(tiny_llama: Path) -> None:
+    b = TransformersBackend(tiny_llama, batch_size=8)
+    asked: list[int] = []
+    real = b.model.generate
+
+    def spy(*a, **kw):  # type: ignore[no-untyped-def]
+        asked.append(kw["generation_config"].max_new_tokens)
+        return real(*a, **kw)
+
+    b.model.generate = spy  # type: ignore[method-assign]
+    prompt_len = len(b._encode([b.render(CONVS[0])])["input_ids"][0])
+    b.model.config.max_position_embeddings = prompt_len + 3  # pretend the context is nearly full
+    b.generate([CONVS[0]], GenerationParams(max_new_tokens=64))
+    assert asked == [3]
+    b.model.config.max_position_embeddings = prompt_len  # no room at all: empty answer, no model call
+    assert b.generate([CONVS[0]], GenerationParams(max_new_tokens=64)) == [""]
+    assert asked == [3]

@@ -176,8 +176,19 @@ class TransformersBackend(Backend):
             gen_kwargs.update(temperature=params.temperature, top_p=params.top_p, top_k=0)
         # GenerationConfig.__init__(self, **kwargs) is unannotated in transformers.
         gconf = cast("Callable[..., GenerationConfig]", GenerationConfig)(**gen_kwargs)
+        max_pos = getattr(self.model.config, "max_position_embeddings", None)
         for bi, batch in enumerate(self._batches(conversations)):
             enc = self._encode([t for _, t in batch])
+            # never generate past the model's context: positions beyond it are untrained (RoPE) or
+            # out of range (learned position embeddings)
+            room = params.max_new_tokens
+            if isinstance(max_pos, int) and max_pos > 0:
+                room = min(room, max_pos - int(enc["input_ids"].shape[1]))
+            if room <= 0:
+                if progress is not None:
+                    progress(len(batch))
+                continue
+            gconf.max_new_tokens = room
             torch.manual_seed(params.seed + bi)
             with torch.inference_mode():
                 # transformers' stubs are wrong here: GenerationMixin.generate annotates self as its
