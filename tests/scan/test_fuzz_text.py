@@ -157,3 +157,18 @@ def test_fuzz_python_source(source: str) -> None:
         check(list(scanner.scan(io.BytesIO(data), len(data), Location(file="modeling.py"), ctx)))
     except FormatError:
         pass
+
+
+def test_auto_map_module_that_is_not_a_name_is_reported(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Regression (found by test_fuzz_json_config): auto_map values like "/" crashed path building."""
+    import json
+
+    from warden.scan.api import scan_model
+
+    for bad in ("/", "a/../b", "..", "x..y"):
+        d = tmp_path / f"m{abs(hash(bad))}"
+        d.mkdir()
+        (d / "config.json").write_text(json.dumps({"auto_map": {"AutoModel": f"{bad}.Model"}}))
+        report = scan_model(str(d))
+        ids = {f.rule_id for f in report.findings}
+        assert "REMOTE-CODE-MODULE-MISSING" in ids, (bad, ids)

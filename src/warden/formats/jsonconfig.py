@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
@@ -93,6 +94,8 @@ SECURITY_KEYS = frozenset({"auto_map", "chat_template", "trust_remote_code", "cu
 _MAX_WALK_NODES = 2_000_000  # JSON values visited looking for auto_map / trust_remote_code
 _MAX_WALK_DEPTH = 64
 _BOM = b"\xef\xbb\xbf"
+
+_MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
 @dataclasses.dataclass
@@ -317,8 +320,9 @@ class JsonConfigScanner(FormatScanner):
         if base_dir is None:
             return
         for module in sorted({r.module for r in local}):
-            relative = Path(*module.split(".")).with_suffix(".py") if module else None
-            if relative is None or ".." in relative.parts or relative.is_absolute():
+            # only a dotted Python module name maps to a file; anything else ("/", "a/../b", "") is reported
+            relative = Path(*module.split(".")).with_suffix(".py") if _MODULE_NAME.fullmatch(module) else None
+            if relative is None:
                 yield REMOTE_CODE_MODULE_MISSING(at, {"module": module, "problem": "not a module name"})
                 continue
             if not (base_dir / relative).is_file():
