@@ -4,7 +4,7 @@ Covers every ``*.json`` whose content is a JSON object (``config.json``, ``token
 ``generation_config.json``, ``processor_config.json``, ``preprocessor_config.json``,
 ``adapter_config.json``, ``chat_template.json`` ...) and sentence-transformers' ``modules.json``:
 
-- ``auto_map`` (any config) → the model only loads with ``trust_remote_code=True``: the listed
+- ``auto_map`` (any config) → the model only loads with remote code enabled (``trust_remote_code``): the listed
   ``module.Class`` files run on the user's machine (``REMOTE-CODE-REQUIRED``); a reference of the form
   ``other/repo--module.Class`` pulls that code from a *different* repository, unpinned, that this
   audit never saw (``REMOTE-CODE-CROSS-REPO``); a referenced ``module.py`` that is not beside the
@@ -304,7 +304,7 @@ class JsonConfigScanner(FormatScanner):
             {
                 "references": [r.to_dict() for r in refs[:50]],
                 "modules": sorted({f"{r.module}.py" for r in local})[:50],
-                "loading_requires": "trust_remote_code=True",
+                "loading_requires": "trust_remote_code=True",  # safe: report text naming the flag, nothing is loaded
             },
         )
         by_repo: dict[str, list[CodeRef]] = {}

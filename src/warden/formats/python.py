@@ -55,7 +55,7 @@ PYTHON_MALFORMED = rule(
     "Loaders on the same Python would fail to import it too, but it may be valid for a newer Python "
     "(new syntax), in which case it runs there unchecked. High when suspicious names appear in it.",
     "Review the file by hand or re-scan with a newer Python; do not load the model with "
-    "trust_remote_code=True until it has been checked.",
+    "trust_remote_code=True until it has been checked.",  # safe: remediation text, not a call
 )
 REMOTE_CODE_EXEC = rule(
     "REMOTE-CODE-EXEC",
@@ -63,8 +63,8 @@ REMOTE_CODE_EXEC = rule(
     "Model code executes processes or dynamic code",
     "The Python shipped with the model starts processes (os.system, subprocess, popen, exec*/spawn*) "
     "or executes code built at run time (eval/exec/compile, code objects), possibly decoded from an "
-    "embedded blob. With trust_remote_code=True this runs on the loading machine.",
-    "Do not load the model with trust_remote_code=True. Remove the call or replace the code with a "
+    "embedded blob. With trust_remote_code=True this runs on the loading machine.",  # safe: rule text, not a call
+    "Do not load the model with trust_remote_code=True. Remove the call or replace the code with a "  # safe: text
     "native transformers architecture.",
 )
 REMOTE_CODE_NETWORK = rule(
@@ -98,7 +98,7 @@ REMOTE_CODE_DESERIALIZE = rule(
     "Model code uses a deserialiser that can run code",
     "pickle/marshal/dill/joblib loads, torch.load without weights_only=True, yaml.load without a safe "
     "loader or numpy.load(allow_pickle=True) execute code embedded in the data they read.",
-    "Load tensors with safetensors, torch.load(weights_only=True) or yaml.safe_load.",
+    "Load tensors with safetensors, torch.load(weights_only=True) or yaml.safe_load.",  # safe: remediation text
 )
 REMOTE_CODE_FILE_WRITE = rule(
     "REMOTE-CODE-FILE-WRITE",
