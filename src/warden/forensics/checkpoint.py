@@ -14,6 +14,7 @@ import json
 import math
 import mmap as mmap_mod
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,8 @@ MAX_JSON_BYTES = 64 << 20  # config / index / tokenizer files are small; cap wha
 PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle"}
 MAX_ABS_WEIGHT = 1e12  # no trained weight is near this; corrupt bytes often are (and overflow Grams)
 FLOAT_DTYPES = {"F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2"}
+ITEM_BYTES = {"F64": 8, "I64": 8, "U64": 8, "F32": 4, "I32": 4, "U32": 4, "F16": 2, "BF16": 2, "I16": 2,
+              "U16": 2, "F8_E4M3": 1, "F8_E5M2": 1, "I8": 1, "U8": 1, "BOOL": 1}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,17 @@ class Checkpoint:
     _files: set[str] = field(default_factory=set, repr=False)  # safetensors files whose header parsed
     _gguf: Any = field(default=None, repr=False)
     _gguf_tensors: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def stored_bytes(self, name: str) -> int:
+        """Bytes the tensor occupies in its file (GGUF: the quantised blocks)."""
+        if self.format == "gguf":
+            return int(self._gguf_tensors[name].n_bytes)
+        info = self.tensors[name]
+        return info.numel * ITEM_BYTES.get(info.dtype, 4)
+
+    @cached_property
+    def largest_stored_bytes(self) -> int:
+        return max((self.stored_bytes(n) for n in self.tensors), default=0)
 
     # -- reading -----------------------------------------------------------------------------------
     def read(self, name: str) -> torch.Tensor:

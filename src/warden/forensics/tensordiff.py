@@ -27,6 +27,9 @@ MANTISSA = {"F64": 52, "F32": 23, "F16": 10, "BF16": 7, "F8_E4M3": 3, "F8_E5M2":
 # smallest normal number: below it rounding is absolute (subnormals), not relative
 TINY = {"F64": 2.3e-308, "F32": 1.2e-38, "F16": 6.1e-5, "BF16": 1.2e-38, "F8_E4M3": 2**-6, "F8_E5M2": 2**-14}
 IN_MEMORY_ELEMS = 1 << 24
+# the in-memory path holds ~5 float32 copies of a tensor (model, base, difference, views for the SVD)
+IN_MEMORY_COPIES = 5
+STREAM_MIN_ELEMS = 1 << 20  # below this the copies are a few MiB: exact in-memory SVD
 CHUNK = 1 << 22
 
 
@@ -174,7 +177,7 @@ def compare(
     if cross and not quantized:
         ulp_rel = 2.0 ** -min(MANTISSA[ia.dtype], MANTISSA[ib.dtype])
         ulp_abs = max(TINY[ia.dtype], TINY[ib.dtype])
-    if axis == 1 and len(ia.shape) == 2 and ia.numel > IN_MEMORY_ELEMS and heads == (None, None):
+    if axis == 1 and len(ia.shape) == 2 and heads == (None, None) and _stream(a_ck, b_ck, ia.numel):
         return _compare_streamed(a_ck, a_name, b_ck, b_name, base, cross, quantized, (ulp_rel, ulp_abs), cfg)
     a = a_ck.read(a_name)
     b = b_ck.read(b_name)
@@ -223,6 +226,16 @@ def compare(
         row_norm_change=_r(rnc),
         direction=u1.numpy().astype(np.float32),
     )
+
+
+def _stream(a_ck: Checkpoint, b_ck: Checkpoint, numel: int) -> bool:
+    """Stream an (n, d) tensor in row blocks when it is large, or when holding its float32 copies would
+    cost more than the two largest stored tensors (the memory budget: small models have an embedding
+    below IN_MEMORY_ELEMS that is still several times every other tensor)."""
+    if numel > IN_MEMORY_ELEMS:
+        return True
+    working = IN_MEMORY_COPIES * 4 * numel
+    return numel > STREAM_MIN_ELEMS and working > a_ck.largest_stored_bytes + b_ck.largest_stored_bytes
 
 
 def _identical(a_ck: Checkpoint, a_name: str, b_ck: Checkpoint, b_name: str) -> bool:
