@@ -1,10 +1,10 @@
 """Gateway overhead benchmark (not a test): direct vs through Warden, on loopback only.
 
     .venv/bin/python benchmarks/gateway_bench.py [--quick] [--json] [--no-classifier] [--paired]
-        [--inprocess-only]
+        [--inprocess-only] [--upstream-ms MS]
 
 A fast stub OpenAI-compatible upstream (raw ASGI, fixed answer) and the gateway (`warden serve`) run as
-separate processes on 127.0.0.1; an asyncio httpx client sends a bounded number of requests at 1, 50 and
+separate processes on 127.0.0.1; an asyncio aiohttp client sends a bounded number of requests at 1, 50 and
 200 concurrent clients, each request with a unique prompt (so no cache helps). Reported: p50/p99
 latency direct and through the gateway, the added p50/p99, throughput, and the gateway's own measured
 overhead (its ``warden_overhead_seconds`` histogram: total minus upstream time, per request).
@@ -13,6 +13,16 @@ overhead (its ``warden_overhead_seconds`` histogram: total minus upstream time, 
 each request twice in the same run — once direct to the stub, once through the gateway, in alternating
 order — and the per-request difference (gateway minus direct) is what p50/p99 "added" report. On a shared,
 loaded machine this cancels most of the load drift between the two unpaired runs.
+
+``--upstream-ms MS``: the stub waits MS milliseconds before it answers, like a model generating (default 0:
+an instant answer). With an instant upstream, 50 and 200 closed-loop clients keep the two cores that client,
+stub and gateway share saturated, so latency there is queueing (Little's law: clients / throughput), not
+per-request overhead; with a model-like MS the same clients are requests in flight at a rate the box can
+carry, which is what a gateway in front of a model sees.
+
+The load client is aiohttp: httpx's connection pool collapses under concurrency (encode/httpx#3215).
+Against this stub, requests per second with 1 / 50 / 200 clients: httpx 0.28 812 / 224 / 171, httpx2
+1256 / 1128 / 767, aiohttp 3132 / 7330 / 6416 — with httpx the benchmark measured its own client.
 
 Configurations: rule rails (the default policy without the embedding classifier) and with the classifier
 (MiniLM, one thread, run *during* the upstream call). Everything stops by itself.
@@ -32,6 +42,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 
 KEY = "wk-demo-user-INSECURE-change-me"
@@ -40,6 +51,9 @@ ANSWER = json.dumps({
     "choices": [{"index": 0, "message": {"role": "assistant", "content": "The capital of France is Paris."}, "finish_reason": "stop"}],
     "usage": {"prompt_tokens": 12, "completion_tokens": 8, "total_tokens": 20},
 }).encode()  # fmt: skip
+
+
+UPSTREAM_S = 0.0  # the stub's answer time (set in the stub process from --upstream-ms)
 
 
 async def stub_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -55,6 +69,8 @@ async def stub_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     while more:
         msg = await receive()
         more = msg.get("more_body", False)
+    if UPSTREAM_S:
+        await asyncio.sleep(UPSTREAM_S)
     await send(
         {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]}
     )
@@ -100,28 +116,45 @@ def policy_file(tmp: Path, classifier: bool) -> Path:
     return path
 
 
+def _body(i: int) -> dict[str, Any]:
+    return {
+        "model": "warden-demo",
+        "messages": [{"role": "user", "content": f"Request {i}: what is the capital of France?"}],
+    }
+
+
+def _session(connections: int) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=60), connector=aiohttp.TCPConnector(limit=connections)
+    )
+
+
+async def _post(
+    session: aiohttp.ClientSession, url: str, body: dict[str, Any], headers: dict[str, str]
+) -> tuple[float, bool]:
+    """(seconds, ok) for one request, body read to the end."""
+    t0 = time.perf_counter()
+    try:
+        async with session.post(url, json=body, headers=headers) as r:
+            await r.read()
+            ok = r.status == 200
+    except (aiohttp.ClientError, asyncio.TimeoutError):
+        ok = False
+    return time.perf_counter() - t0, ok
+
+
 async def load(url: str, concurrency: int, total: int, headers: dict[str, str]) -> dict[str, float]:
     lat: list[float] = []
     errors = 0
     counter = iter(range(total))
-    async with httpx.AsyncClient(
-        timeout=60, limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    ) as client:
+    async with _session(concurrency) as session:
 
         async def worker() -> None:
             nonlocal errors
             for i in counter:
-                body = {
-                    "model": "warden-demo",
-                    "messages": [{"role": "user", "content": f"Request {i}: what is the capital of France?"}],
-                }
-                t0 = time.perf_counter()
-                try:
-                    r = await client.post(url, json=body, headers=headers)
-                    errors += r.status_code != 200
-                except httpx.HTTPError:
-                    errors += 1
-                lat.append(time.perf_counter() - t0)
+                dt, ok = await _post(session, url, _body(i), headers)
+                errors += not ok
+                lat.append(dt)
 
         t0 = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -155,27 +188,17 @@ async def load_paired(
     diff: list[float] = []
     errors = 0
     counter = iter(range(total))
-    async with httpx.AsyncClient(
-        timeout=60,
-        limits=httpx.Limits(max_connections=2 * concurrency, max_keepalive_connections=2 * concurrency),
-    ) as client:
+    async with _session(2 * concurrency) as session:
 
         async def one(url: str, body: dict[str, Any], h: dict[str, str]) -> float:
             nonlocal errors
-            t0 = time.perf_counter()
-            try:
-                r = await client.post(url, json=body, headers=h)
-                errors += r.status_code != 200
-            except httpx.HTTPError:
-                errors += 1
-            return time.perf_counter() - t0
+            dt, ok = await _post(session, url, body, h)
+            errors += not ok
+            return dt
 
         async def worker() -> None:
             for i in counter:
-                body = {
-                    "model": "warden-demo",
-                    "messages": [{"role": "user", "content": f"Request {i}: what is the capital of France?"}],
-                }
+                body = _body(i)
                 if i % 2:
                     w = await one(via_url, body, headers)
                     d = await one(direct_url, body, {})
@@ -209,13 +232,17 @@ def overhead_from_metrics(after: str, before: str = "") -> dict[str, float]:
     return out
 
 
-def run(quick: bool, with_classifier: bool, paired: bool = False) -> list[dict[str, Any]]:
+def run(
+    quick: bool, with_classifier: bool, paired: bool = False, upstream_ms: float = 0.0
+) -> list[dict[str, Any]]:
     plan = [(1, 100 if quick else 300), (50, 500 if quick else 1500), (200, 800 if quick else 2000)]
     tmp = Path(tempfile.mkdtemp(prefix="warden-bench-"))
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     stub_port = free_port()
     stub = subprocess.Popen(
-        [sys.executable, __file__, "--stub", str(stub_port)], stderr=subprocess.PIPE, env=env
+        [sys.executable, __file__, "--stub", str(stub_port), "--upstream-ms", str(upstream_ms)],
+        stderr=subprocess.PIPE,
+        env=env,
     )
     results = []
     try:
@@ -328,7 +355,10 @@ def inprocess(n: int = 400, classifier: bool = False) -> dict[str, float]:
 
 
 def main(argv: list[str]) -> int:
+    upstream_ms = float(argv[argv.index("--upstream-ms") + 1]) if "--upstream-ms" in argv else 0.0
     if "--stub" in argv:
+        global UPSTREAM_S
+        UPSTREAM_S = upstream_ms / 1000
         import uvicorn
 
         uvicorn.run(
@@ -345,7 +375,11 @@ def main(argv: list[str]) -> int:
     if clf:
         inproc["rule rails + classifier"] = inprocess(50 if quick else 200, classifier=True)
     paired = "--paired" in argv
-    results = [] if "--inprocess-only" in argv else run(quick=quick, with_classifier=clf, paired=paired)
+    results = (
+        []
+        if "--inprocess-only" in argv
+        else run(quick=quick, with_classifier=clf, paired=paired, upstream_ms=upstream_ms)
+    )
     if "--json" in argv:
         print(json.dumps({"inprocess": inproc, "http": results}, indent=2))
         return 0
@@ -354,7 +388,7 @@ def main(argv: list[str]) -> int:
     for i in range(3_000_000):  # calibration: ~0.15 s on an idle modern core; scale the figures below by it
         x += i
     print(
-        f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}, calibration loop: {time.perf_counter() - t0:.2f} s"
+        f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}, calibration loop: {time.perf_counter() - t0:.2f} s, upstream answer time: {upstream_ms:g} ms"
     )
     print("in-process (ASGI, instant backend, sequential):")
     for name, r in inproc.items():

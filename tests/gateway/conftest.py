@@ -174,7 +174,7 @@ class ServerThread:
 
 def stub_upstream_app(state: dict[str, Any]) -> Any:
     """An OpenAI-compatible stub whose behaviour ``state['mode']`` selects: ok, slow, error500,
-    broken_stream, bad_json, reject400."""
+    broken_stream, stall (a stream that stops sending after a few chunks), bad_json, reject400."""
     app = FastAPI()
 
     @app.post("/v1/chat/completions")
@@ -205,9 +205,11 @@ def stub_upstream_app(state: dict[str, Any]) -> Any:
                 )
                 + "\n\n"
             )
-            for i, piece in enumerate(chunks_of(text, 5)):
+            for i, piece in enumerate(chunks_of(text, state.get("chunk_size", 5))):
                 if mode == "broken_stream" and i == 3:
                     raise RuntimeError("upstream died mid-stream")
+                if mode == "stall" and i == 3:
+                    await asyncio.sleep(state.get("delay", 5.0))
                 yield (
                     "data: "
                     + json.dumps(

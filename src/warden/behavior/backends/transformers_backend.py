@@ -195,7 +195,7 @@ class TransformersBackend(Backend):
                 # GenerativePreTrainedModel Protocol (written for the `ty` checker), which PreTrainedModel
                 # itself does not satisfy under mypy (read-only device/dtype properties, hf_device_map
                 # typed Tensor | Module); the call is the documented one.
-                ids = self.model.generate(**enc, generation_config=gconf)  # type: ignore[misc]
+                ids = self.model.generate(**enc, generation_config=gconf)  # type: ignore[misc,unused-ignore]
             new = ids[:, enc["input_ids"].shape[1] :]  # [batch, new_tokens]
             texts = self.tokenizer.batch_decode(new, skip_special_tokens=True)
             for (i, _), t in zip(batch, texts, strict=True):

@@ -1,19 +1,30 @@
-"""Any OpenAI-compatible server (vLLM, llama.cpp server, Ollama, TGI) over httpx, with bounded timeouts
-and errors mapped to ``UpstreamError`` kinds: timeout, connect, status (5xx), protocol (bad JSON),
-stream (a stream that broke before ``[DONE]``)."""
+"""Any OpenAI-compatible server (vLLM, llama.cpp server, Ollama, TGI) over HTTP, with bounded timeouts
+and errors mapped to ``UpstreamError`` kinds: timeout, connect, status (5xx), protocol (bad JSON, too
+large), stream (a stream that broke before ``[DONE]``).
+
+The client is aiohttp, not httpx. A gateway holds one upstream request per client in flight, so its
+client's connection pool is on the hot path, and httpx's collapses under concurrency (encode/httpx#3215:
+the pool re-scans — and in httpx2 still probes the socket of — every idle connection for every request).
+Measured against the benchmark's stub on loopback (benchmarks/gateway_bench.py, 2 cores, idle), requests
+per second with 1 / 50 / 200 concurrent clients: httpx 0.28 812 / 224 / 171, httpx2 2.16 1256 / 1128 / 767,
+aiohttp 3.14 3132 / 7330 / 6416. LiteLLM moved its upstream calls to aiohttp for the same reason.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
+import aiohttp
+import aiohttp.http_exceptions
 
 from warden.gateway.backends.interface import Backend
 from warden.gateway.errors import UpstreamError, UpstreamRejected
 
 MAX_RESPONSE_BYTES = 20_000_000
+READ_BUFSIZE = 1 << 16  # aiohttp refuses a stream line (one SSE chunk) longer than twice this
 
 
 class UpstreamBackend(Backend):
@@ -27,28 +38,41 @@ class UpstreamBackend(Backend):
         max_connections: int = 512,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._client = httpx.AsyncClient(
-            base_url=self.base_url,
-            headers=headers,
-            timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        # per-operation limits, like httpx's: connecting, then each read (a stream may run longer
+        # than timeout_s in all, but never stalls longer than that between two reads)
+        self._timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=connect_timeout_s, connect=connect_timeout_s, sock_read=timeout_s
         )
+        self._max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        self._client()
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:  # made inside the running loop
+            self._session = aiohttp.ClientSession(
+                headers=self._headers,
+                timeout=self._timeout,
+                connector=aiohttp.TCPConnector(limit=self._max_connections, limit_per_host=0),
+                read_bufsize=READ_BUFSIZE,
+            )
+        return self._session
 
     async def complete(self, body: dict[str, Any]) -> dict[str, Any]:
         try:
-            resp = await self._client.post("/chat/completions", json=body)
-        except httpx.TimeoutException:
+            async with self._client().post(self.base_url + "/chat/completions", json=body) as resp:
+                raw = await _read_capped(resp)
+                _raise_for_status(resp.status, raw.decode("utf-8", "replace"))
+        except (asyncio.TimeoutError, TimeoutError):
             raise UpstreamError("the model backend timed out", kind="timeout") from None
-        except httpx.HTTPError as exc:
+        except aiohttp.ClientError as exc:
             raise UpstreamError(
                 f"cannot reach the model backend: {type(exc).__name__}", kind="connect"
             ) from None
-        _raise_for_status(resp.status_code, resp.text)
-        if len(resp.content) > MAX_RESPONSE_BYTES:
-            raise UpstreamError("the model backend's response is too large", kind="protocol")
         try:
-            data = resp.json()
+            data = json.loads(raw)
         except ValueError:
             raise UpstreamError("the model backend returned invalid JSON", kind="protocol") from None
         if not isinstance(data, dict) or not isinstance(data.get("choices"), list) or not data["choices"]:
@@ -58,11 +82,20 @@ class UpstreamBackend(Backend):
     async def stream(self, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         done = False
         try:
-            async with self._client.stream("POST", "/chat/completions", json=body) as resp:
-                if resp.status_code >= 400:
-                    text = (await resp.aread()).decode("utf-8", "replace")
-                    _raise_for_status(resp.status_code, text)
-                async for line in resp.aiter_lines():
+            async with self._client().post(self.base_url + "/chat/completions", json=body) as resp:
+                if resp.status >= 400:
+                    text = (await _read_capped(resp)).decode("utf-8", "replace")
+                    _raise_for_status(resp.status, text)
+                while True:
+                    try:
+                        raw = await resp.content.readuntil(b"\n")
+                    except (ValueError, aiohttp.http_exceptions.HttpProcessingError):  # LineTooLong
+                        raise UpstreamError(
+                            "the model backend sent an oversized stream line", kind="protocol"
+                        ) from None
+                    if not raw:
+                        break
+                    line = raw.decode("utf-8", "replace").strip()
                     if not line.startswith("data:"):
                         continue
                     payload = line[5:].strip()
@@ -81,9 +114,9 @@ class UpstreamBackend(Backend):
                         )
                     if isinstance(chunk, dict):
                         yield chunk
-        except httpx.TimeoutException:
+        except (asyncio.TimeoutError, TimeoutError):
             raise UpstreamError("the model backend timed out", kind="timeout") from None
-        except httpx.HTTPError as exc:
+        except aiohttp.ClientError as exc:
             raise UpstreamError(
                 f"the model backend stream broke: {type(exc).__name__}", kind="stream"
             ) from None
@@ -91,7 +124,25 @@ class UpstreamBackend(Backend):
             raise UpstreamError("the model backend's stream ended without [DONE]", kind="stream")
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
+
+
+async def _read_capped(resp: aiohttp.ClientResponse) -> bytes:
+    """The body, refusing more than MAX_RESPONSE_BYTES (declared or actually sent)."""
+    declared = resp.content_length
+    if declared is not None and declared > MAX_RESPONSE_BYTES:
+        raise UpstreamError("the model backend's response is too large", kind="protocol")
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        part = await resp.content.read(1 << 16)
+        if not part:
+            return b"".join(parts)
+        size += len(part)
+        if size > MAX_RESPONSE_BYTES:
+            raise UpstreamError("the model backend's response is too large", kind="protocol")
+        parts.append(part)
 
 
 def _raise_for_status(status: int, text: str) -> None:
