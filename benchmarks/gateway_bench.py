@@ -15,7 +15,8 @@ order — and the per-request difference (gateway minus direct) is what p50/p99 
 loaded machine this cancels most of the load drift between the two unpaired runs.
 
 ``--upstream-ms MS``: the stub waits MS milliseconds before it answers, like a model generating (default 0:
-an instant answer). With an instant upstream, 50 and 200 closed-loop clients keep the two cores that client,
+an instant answer). Clients then start at random points of one MS period: closed-loop clients that start
+together against a fixed answer time stay in lockstep and reach the gateway as one burst per period. With an instant upstream, 50 and 200 closed-loop clients keep the two cores that client,
 stub and gateway share saturated, so latency there is queueing (Little's law: clients / throughput), not
 per-request overhead; with a model-like MS the same clients are requests in flight at a rate the box can
 carry, which is what a gateway in front of a model sees.
@@ -31,8 +32,10 @@ Configurations: rule rails (the default policy without the embedding classifier)
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -69,7 +72,7 @@ async def stub_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     while more:
         msg = await receive()
         more = msg.get("more_body", False)
-    if UPSTREAM_S:
+    if UPSTREAM_S:  # fixed, so the per-request difference direct vs via carries no upstream noise
         await asyncio.sleep(UPSTREAM_S)
     await send(
         {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]}
@@ -116,10 +119,15 @@ def policy_file(tmp: Path, classifier: bool) -> Path:
     return path
 
 
-def _body(i: int) -> dict[str, Any]:
+_RUN = iter(range(1 << 30))  # every load phase gets its own prompts
+
+
+def _body(run: int, i: int) -> dict[str, Any]:
+    """A prompt no earlier request of the benchmark used: the embedding rail caches by text, so a
+    repeated prompt would measure the cache instead of the classifier."""
     return {
         "model": "warden-demo",
-        "messages": [{"role": "user", "content": f"Request {i}: what is the capital of France?"}],
+        "messages": [{"role": "user", "content": f"Run {run}, request {i}: what is the capital of France?"}],
     }
 
 
@@ -129,6 +137,9 @@ def _session(connections: int) -> aiohttp.ClientSession:
     )
 
 
+ERRORS: collections.Counter[str] = collections.Counter()  # what the failed requests were, for the report
+
+
 async def _post(
     session: aiohttp.ClientSession, url: str, body: dict[str, Any], headers: dict[str, str]
 ) -> tuple[float, bool]:
@@ -136,23 +147,38 @@ async def _post(
     t0 = time.perf_counter()
     try:
         async with session.post(url, json=body, headers=headers) as r:
-            await r.read()
+            text = await r.read()
             ok = r.status == 200
-    except (aiohttp.ClientError, asyncio.TimeoutError):
+            if not ok:
+                ERRORS[f"{r.status} {text[:120]!r}"] += 1
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
         ok = False
+        ERRORS[type(exc).__name__] += 1
     return time.perf_counter() - t0, ok
 
 
-async def load(url: str, concurrency: int, total: int, headers: dict[str, str]) -> dict[str, float]:
+async def _stagger(seconds: float, rng: random.Random) -> None:
+    """Start each client at a random point of one upstream period: closed-loop clients that all start
+    at once against a fixed answer time stay in lockstep and hit the gateway as one burst per period."""
+    if seconds:
+        await asyncio.sleep(rng.uniform(0, seconds))
+
+
+async def load(
+    url: str, concurrency: int, total: int, headers: dict[str, str], stagger_s: float = 0.0
+) -> dict[str, float]:
     lat: list[float] = []
     errors = 0
     counter = iter(range(total))
+    run = next(_RUN)
+    rng = random.Random(run)
     async with _session(concurrency) as session:
 
         async def worker() -> None:
             nonlocal errors
+            await _stagger(stagger_s, rng)
             for i in counter:
-                dt, ok = await _post(session, url, _body(i), headers)
+                dt, ok = await _post(session, url, _body(run, i), headers)
                 errors += not ok
                 lat.append(dt)
 
@@ -179,7 +205,12 @@ def _pct(xs: list[float], q: float) -> float:
 
 
 async def load_paired(
-    direct_url: str, via_url: str, concurrency: int, total: int, headers: dict[str, str]
+    direct_url: str,
+    via_url: str,
+    concurrency: int,
+    total: int,
+    headers: dict[str, str],
+    stagger_s: float = 0.0,
 ) -> dict[str, float]:
     """Each request sent direct and through the gateway by the same client task, back to back, in
     alternating order; the added latency is the per-request difference (gateway minus direct)."""
@@ -188,6 +219,8 @@ async def load_paired(
     diff: list[float] = []
     errors = 0
     counter = iter(range(total))
+    run = next(_RUN)
+    rng = random.Random(run)
     async with _session(2 * concurrency) as session:
 
         async def one(url: str, body: dict[str, Any], h: dict[str, str]) -> float:
@@ -197,8 +230,9 @@ async def load_paired(
             return dt
 
         async def worker() -> None:
+            await _stagger(stagger_s, rng)
             for i in counter:
-                body = _body(i)
+                body = _body(run, i)
                 if i % 2:
                     w = await one(via_url, body, headers)
                     d = await one(direct_url, body, {})
@@ -245,10 +279,11 @@ def run(
         env=env,
     )
     results = []
+    stagger = upstream_ms / 1000
     try:
         wait_up(f"http://127.0.0.1:{stub_port}/", stub)
         direct = {
-            c: asyncio.run(load(f"http://127.0.0.1:{stub_port}/v1/chat/completions", c, n, {}))
+            c: asyncio.run(load(f"http://127.0.0.1:{stub_port}/v1/chat/completions", c, n, {}, stagger))
             for c, n in plan
         }
         configs = [("rule rails", False)] + ([("rule rails + classifier", True)] if with_classifier else [])
@@ -270,6 +305,7 @@ def run(
                             c,
                             n,
                             {"Authorization": f"Bearer {KEY}"},
+                            stagger,
                         )
                     )
                     after = httpx.get(f"http://127.0.0.1:{port}/metrics").text
@@ -281,7 +317,7 @@ def run(
                         before = after
                         pair = asyncio.run(load_paired(f"http://127.0.0.1:{stub_port}/v1/chat/completions",
                                                        f"http://127.0.0.1:{port}/v1/chat/completions", c, n,
-                                                       {"Authorization": f"Bearer {KEY}"}))  # fmt: skip
+                                                       {"Authorization": f"Bearer {KEY}"}, stagger))  # fmt: skip
                         after = httpx.get(f"http://127.0.0.1:{port}/metrics").text
                         results[-1]["paired"] = {**pair, **overhead_from_metrics(after, before)}
             finally:
@@ -405,7 +441,7 @@ def main(argv: list[str]) -> int:
         d, w = row["direct"], row["warden"]
         print(f"{row['config']:26} {row['concurrency']:>7} {d['p50_ms']:>9.2f}/{d['p99_ms']:<9.2f} {w['p50_ms']:>9.2f}/{w['p99_ms']:<9.2f} "
               f"{row['added_p50_ms']:>8.2f}/{row['added_p99_ms']:<9.2f} {d['rps']:>8.0f}/{w['rps']:<9.0f} "
-              f"{row['overhead_p50_ms_le']:>10.1f}/{row['overhead_p99_ms_le']:<10.1f}" + (f"  errors={w['errors']}" if w["errors"] else ""))  # fmt: skip
+              f"{row['overhead_p50_ms_le']:>10.2f}/{row['overhead_p99_ms_le']:<10.2f}" + (f"  errors={w['errors']}" if w["errors"] else ""))  # fmt: skip
     if paired:
         print("paired (each request direct and through the gateway back to back, same client, same run;")
         print("added = percentiles of the per-request difference):")
@@ -416,8 +452,10 @@ def main(argv: list[str]) -> int:
             pr = row["paired"]
             print(f"{row['config']:26} {row['concurrency']:>7} {pr['direct_p50_ms']:>9.2f}/{pr['direct_p99_ms']:<9.2f} "
                   f"{pr['warden_p50_ms']:>9.2f}/{pr['warden_p99_ms']:<9.2f} {pr['added_p50_ms']:>8.2f}/{pr['added_p99_ms']:<9.2f} "
-                  f"{pr['pairs_per_s']:>8.0f} {pr['overhead_p50_ms_le']:>10.1f}/{pr['overhead_p99_ms_le']:<10.1f}"
+                  f"{pr['pairs_per_s']:>8.0f} {pr['overhead_p50_ms_le']:>10.2f}/{pr['overhead_p99_ms_le']:<10.2f}"
                   + (f"  errors={pr['errors']}" if pr["errors"] else ""))  # fmt: skip
+    if ERRORS:
+        print("failed requests, by status / exception:", dict(ERRORS))
     return 0
 
 
