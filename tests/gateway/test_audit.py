@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -113,6 +114,44 @@ def test_restart_continues_the_chain(tmp_path: Path) -> None:
     _log(db, 2)
     res = _verify(db)
     assert res.ok and res.records == 5
+
+
+def test_wal_checkpoints_run_in_the_writer_thread_not_in_commits(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """Commits made on the serving event loop never checkpoint (that stalled every request in flight);
+    the writer thread does, between batches, and the chain stays intact."""
+    import warden.gateway.audit.log as log_mod
+    from warden.gateway.audit.store import SQLiteStore
+
+    store = open_store(str(tmp_path / "a.db"))
+    assert isinstance(store, SQLiteStore)
+    assert store._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    for i in range(1200):  # more than SQLite's default 1000-page automatic checkpoint
+        store.try_append_batch([{"kind": "request", "i": i, "pad": "x" * 500}])
+    db, wal = tmp_path / "a.db", tmp_path / "a.db-wal"
+    page = store._db.execute("PRAGMA page_size").fetchone()[0]
+    # no commit checkpointed: every page is still in the WAL (an automatic checkpoint would have moved
+    # them into the database file and rewound the WAL at 1000 pages)
+    assert wal.stat().st_size > 1000 * page and db.stat().st_size < 100_000
+
+    calls = []
+    original = SQLiteStore.maintain
+
+    def spy(self: SQLiteStore) -> None:
+        calls.append(1)
+        original(self)
+
+    monkeypatch.setattr(SQLiteStore, "maintain", spy)
+    monkeypatch.setattr(log_mod, "MAINTAIN_EVERY_S", 0.05)
+    log = AuditLog(store)
+    log.append_sync({"kind": "request", "i": "last"})
+    deadline = time.monotonic() + 10
+    while not calls and time.monotonic() < deadline:
+        time.sleep(0.02)
+    log.close()
+    assert calls, "the writer thread never ran the checkpoint"
+    assert db.stat().st_size > 1200 * 500  # the records reached the database file
+    res = _verify(tmp_path / "a.db")
+    assert res.ok and res.records == 1201
 
 
 def test_concurrent_writers_never_fork_the_chain(tmp_path: Path) -> None:

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import queue
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from warden.gateway.audit.store import AuditStore
 from warden.gateway.errors import AuditError
 
+log = logging.getLogger("warden.gateway")
 _STOP = object()
 MAX_BATCH = 512
+MAINTAIN_EVERY_S = 1.0  # store housekeeping (the SQLite WAL checkpoint) at most this often
 
 
 class AuditLog:
@@ -55,8 +59,20 @@ class AuditLog:
         return self.submit(body).result(timeout=timeout)
 
     def _run(self) -> None:
+        last = time.monotonic()
         while True:
-            item = self._queue.get()
+            try:
+                item = self._queue.get(timeout=MAINTAIN_EVERY_S)
+            except queue.Empty:
+                item = None
+            if time.monotonic() - last >= MAINTAIN_EVERY_S:
+                last = time.monotonic()
+                try:
+                    self.store.maintain()
+                except Exception as exc:  # noqa: BLE001 - housekeeping must never stop the writer
+                    log.warning("audit store housekeeping failed: %s", exc)
+            if item is None:
+                continue
             if item is _STOP:
                 return
             batch = [item]

@@ -50,6 +50,9 @@ class AuditStore(ABC):
         """Append without waiting for another writer, or return None. Stores that cannot tell return None."""
         return None
 
+    def maintain(self) -> None:  # noqa: B027 - optional hook
+        """Housekeeping the writer thread runs between batches (never on the serving event loop)."""
+
     @abstractmethod
     def rows(self, filters: Filters | None = None) -> Iterator[StoredRecord]:
         """Stored records in seq order (all of them when ``filters`` is None)."""
@@ -68,6 +71,12 @@ class SQLiteStore(AuditStore):
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
                 self._db.execute("PRAGMA journal_mode=WAL")
+                # No automatic checkpoints: SQLite runs them inside whichever commit crosses 1000 WAL
+                # pages, and the gateway commits on its event loop (the fast path), so every few hundred
+                # requests one commit took 2-9 ms (p99.9 4.6 ms) and stalled every request in flight.
+                # The writer thread checkpoints instead (``maintain``) on a connection of its own: in WAL
+                # mode a checkpoint runs concurrently with commits, so nobody waits for it.
+                self._db.execute("PRAGMA wal_autocheckpoint=0")
                 self._db.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'FULL' else 'NORMAL'}")
                 self._db.execute(
                     "CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, hash TEXT NOT NULL,"
@@ -78,6 +87,8 @@ class SQLiteStore(AuditStore):
         except sqlite3.Error as exc:
             raise AuditError(f"cannot open audit log: {exc}", path=str(path)) from None
         self._lock = threading.Lock()
+        self._readonly = readonly
+        self._checkpointer: sqlite3.Connection | None = None  # the writer thread's own connection
 
     def try_append_batch(self, bodies: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]] | None:
         """``append_batch`` if no other writer holds the store right now, else None (never waits)."""
@@ -119,6 +130,18 @@ class SQLiteStore(AuditStore):
                 pass
             raise AuditError(f"audit append failed: {exc}", path=str(self.path)) from None
 
+    def maintain(self) -> None:
+        """Move committed WAL pages into the database (PASSIVE: never waits for readers or writers).
+        Called from one thread only (the audit writer)."""
+        if self._readonly:
+            return
+        try:
+            if self._checkpointer is None:
+                self._checkpointer = sqlite3.connect(str(self.path), check_same_thread=False)
+            self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error:
+            pass  # a busy or vanished database is checkpointed next time
+
     def rows(self, filters: Filters | None = None) -> Iterator[StoredRecord]:
         sql, args = "SELECT seq, hash, body FROM audit", []
         where = []
@@ -149,6 +172,8 @@ class SQLiteStore(AuditStore):
 
     def close(self) -> None:
         with self._lock:
+            if self._checkpointer is not None:
+                self._checkpointer.close()
             self._db.close()
 
 
