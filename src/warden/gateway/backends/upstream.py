@@ -7,7 +7,8 @@ client's connection pool is on the hot path, and httpx's collapses under concurr
 the pool re-scans — and in httpx2 still probes the socket of — every idle connection for every request).
 Measured against the benchmark's stub on loopback (benchmarks/gateway_bench.py, 2 cores, idle), requests
 per second with 1 / 50 / 200 concurrent clients: httpx 0.28 812 / 224 / 171, httpx2 2.16 1256 / 1128 / 767,
-aiohttp 3.14 3132 / 7330 / 6416. LiteLLM moved its upstream calls to aiohttp for the same reason.
+aiohttp 3.14 3132 / 7330 / 6416. LiteLLM (BerriAI/litellm#11097) and FastChat (lm-sys/FastChat#2273)
+moved their upstream calls to aiohttp for the same reason.
 """
 
 from __future__ import annotations
