@@ -58,6 +58,7 @@ class UpstreamBackend(Backend):
                 timeout=self._timeout,
                 connector=aiohttp.TCPConnector(limit=self._max_connections, limit_per_host=0),
                 read_bufsize=READ_BUFSIZE,
+                trust_env=True,  # HTTP(S)_PROXY / NO_PROXY, as the httpx client honoured them
             )
         return self._session
 
