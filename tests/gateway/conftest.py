@@ -192,6 +192,14 @@ def stub_upstream_app(state: dict[str, Any]) -> Any:
             return Response("not json", media_type="application/json")
         text = state.get("text", "The capital of France is Paris.")
         if not body.get("stream"):
+            if state.get("chunked"):  # no Content-Length: the client learns the size only by reading
+
+                async def parts() -> AsyncIterator[bytes]:
+                    data = json.dumps(reply(text)).encode()
+                    for i in range(0, len(data), 1000):
+                        yield data[i : i + 1000]
+
+                return StreamingResponse(parts(), media_type="application/json")
             return JSONResponse(reply(text))
 
         async def events() -> AsyncIterator[str]:

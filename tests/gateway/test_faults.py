@@ -102,27 +102,27 @@ def test_stalled_stream_times_out_with_an_error_event(tmp_path: Path, upstream) 
     with _upstream_gateway(
         tmp_path, server.url, **{"server.stream_holdback_chars": 0, "server.stream_check_every_chars": 1}
     ) as client:
-        t0 = time.monotonic()
         with client.stream("POST", "/v1/chat/completions", headers=USER, json={**BODY, "stream": True}) as s:
             lines = [ln for ln in s.iter_lines() if ln.startswith("data: ")]
-        assert time.monotonic() - t0 < 2.9  # the 1 s read timeout, not the 3 s stall
+    # without a per-read timeout the 3 s stall would end and the stream finish normally
     assert lines[-1] == "data: [DONE]"
     assert json.loads(lines[-2][6:])["error"]["code"] == "upstream_timeout"
     rec = [r for r in audit_records(tmp_path) if r["kind"] == "request"][0]
     assert rec["error"] == "upstream_timeout"
 
 
-@pytest.mark.parametrize("stream", [False, True])
-def test_oversized_upstream_answer_is_refused(tmp_path: Path, upstream, monkeypatch, stream: bool) -> None:  # noqa: ANN001
-    """A body over the cap (declared or streamed) is a protocol error, never buffered whole."""
+@pytest.mark.parametrize("how", ["declared", "undeclared", "stream"])
+def test_oversized_upstream_answer_is_refused(tmp_path: Path, upstream, monkeypatch, how: str) -> None:  # noqa: ANN001
+    """A body over the cap — with a Content-Length, without one (chunked), or one oversized SSE line —
+    is a protocol error, never buffered whole."""
     from warden.gateway.backends import upstream as up
 
     server, state = upstream
     monkeypatch.setattr(up, "MAX_RESPONSE_BYTES", 2_000)
     monkeypatch.setattr(up, "READ_BUFSIZE", 1_024)  # stream lines over 2 kB refused
-    state.update(text="x" * 5_000, chunk_size=5_000)
+    state.update(text="x" * 5_000, chunk_size=5_000, chunked=how == "undeclared")
     with _upstream_gateway(tmp_path, server.url) as client:
-        if not stream:
+        if how != "stream":
             r = client.post("/v1/chat/completions", headers=USER, json=BODY)
             assert r.status_code == 502 and r.json()["error"]["code"] == "upstream_protocol"
         else:  # one 5 kB chunk: longer than the line cap

@@ -33,7 +33,7 @@ def _free_large_buffers_promptly() -> None:
     fragmentation keeps freed blocks resident, so the peak resident set grows to several tensors.
     Pinning the threshold at 1 MiB (glibc's documented ``mallopt(M_MMAP_THRESHOLD)``) returns every
     large buffer to the OS when it is freed: on the ~1B benchmark the peak RSS of a diff run fell from
-    1.11 to 0.78 GiB for ~5-10% more time (benchmarks/forensics_bench.py). Process-wide, once, best
+    1.00-1.11 to 0.78 GiB for ~5-10% more time (benchmarks/forensics_bench.py). Process-wide, once, best
     effort: nothing happens off glibc or when the user set MALLOC_MMAP_THRESHOLD_ themselves."""
     global _heap_pinned
     if _heap_pinned or not sys.platform.startswith("linux") or "MALLOC_MMAP_THRESHOLD_" in os.environ:
