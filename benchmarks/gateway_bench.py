@@ -1,7 +1,7 @@
 """Gateway overhead benchmark (not a test): direct vs through Warden, on loopback only.
 
     .venv/bin/python benchmarks/gateway_bench.py [--quick] [--json] [--no-classifier] [--paired]
-        [--inprocess-only] [--upstream-ms MS]
+        [--inprocess-only] [--upstream-ms MS] [--floor]
 
 A fast stub OpenAI-compatible upstream (raw ASGI, fixed answer) and the gateway (`warden serve`) run as
 separate processes on 127.0.0.1; an asyncio aiohttp client sends a bounded number of requests at 1, 50 and
@@ -24,6 +24,11 @@ carry, which is what a gateway in front of a model sees.
 The load client is aiohttp: httpx's connection pool collapses under concurrency (encode/httpx#3215).
 Against this stub, requests per second with 1 / 50 / 200 clients: httpx 0.28 812 / 224 / 171, httpx2
 1256 / 1128 / 767, aiohttp 3132 / 7330 / 6416 — with httpx the benchmark measured its own client.
+
+``--floor``: also measure a do-nothing pass-through proxy on the same stack (uvicorn + uvloop + httptools
+in, aiohttp out; no parsing, auth, rails or audit log) the same way. It is the reference a gateway's
+overhead is judged against on this machine: what one more proxy hop costs here before any gateway work.
+Where the floor itself misses a target, no gateway on this stack and machine can meet it.
 
 Configurations: rule rails (the default policy without the embedding classifier) and with the classifier
 (MiniLM, one thread, run *during* the upstream call). Everything stops by itself.
@@ -78,6 +83,48 @@ async def stub_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]}
     )
     await send({"type": "http.response.body", "body": ANSWER})
+
+
+FLOOR_UPSTREAM = ""  # the pass-through proxy's upstream (set in its process from --floor-proxy)
+_floor_session: aiohttp.ClientSession | None = None
+
+
+async def floor_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The least a Python gateway on Warden's stack can add: the same server (uvicorn, uvloop,
+    httptools) and upstream client (aiohttp), and nothing else — no parsing, auth, rails or audit log.
+    Its added latency is the floor a proxy hop costs on this machine; Warden's own cost is what it
+    adds above this floor."""
+    global _floor_session
+    if scope["type"] == "lifespan":
+        while True:
+            msg = await receive()
+            if msg["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif msg["type"] == "lifespan.shutdown":
+                if _floor_session is not None:
+                    await _floor_session.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    if scope["path"] == "/healthz":
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+        return
+    chunks, more = [], True
+    while more:
+        msg = await receive()
+        chunks.append(msg.get("body", b""))
+        more = msg.get("more_body", False)
+    if _floor_session is None:
+        _floor_session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=512, limit_per_host=0))
+    async with _floor_session.post(
+        FLOOR_UPSTREAM + "/chat/completions", data=b"".join(chunks), headers={"content-type": "application/json"}
+    ) as r:
+        body = await r.read()
+        status = r.status
+    await send(
+        {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]}
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 def free_port() -> int:
@@ -266,8 +313,17 @@ def overhead_from_metrics(after: str, before: str = "") -> dict[str, float]:
     return out
 
 
+def _metrics(port: int, clf: bool | None) -> str:
+    """The gateway's Prometheus text; the pass-through proxy has none."""
+    return "" if clf is None else httpx.get(f"http://127.0.0.1:{port}/metrics").text
+
+
 def run(
-    quick: bool, with_classifier: bool, paired: bool = False, upstream_ms: float = 0.0
+    quick: bool,
+    with_classifier: bool,
+    paired: bool = False,
+    upstream_ms: float = 0.0,
+    floor: bool = False,
 ) -> list[dict[str, Any]]:
     plan = [(1, 100 if quick else 300), (50, 500 if quick else 1500), (200, 800 if quick else 2000)]
     tmp = Path(tempfile.mkdtemp(prefix="warden-bench-"))
@@ -286,19 +342,28 @@ def run(
             c: asyncio.run(load(f"http://127.0.0.1:{stub_port}/v1/chat/completions", c, n, {}, stagger))
             for c, n in plan
         }
-        configs = [("rule rails", False)] + ([("rule rails + classifier", True)] if with_classifier else [])
+        configs = (
+            ([("pass-through (floor)", None)] if floor else [])
+            + [("rule rails", False)]
+            + ([("rule rails + classifier", True)] if with_classifier else [])
+        )
         for name, clf in configs:
             port = free_port()
-            gw = subprocess.Popen([sys.executable, "-m", "warden.cli", "serve", "--policy", str(policy_file(tmp, clf)), "--upstream",
-                                   f"http://127.0.0.1:{stub_port}/v1", "--port", str(port), "--log-level", "warning"], stderr=subprocess.PIPE, env=env)  # fmt: skip
+            upstream = f"http://127.0.0.1:{stub_port}/v1"
+            if clf is None:
+                cmd = [sys.executable, __file__, "--floor-proxy", str(port), "--upstream", upstream]
+            else:
+                cmd = [sys.executable, "-m", "warden.cli", "serve", "--policy", str(policy_file(tmp, clf)), "--upstream",
+                       upstream, "--port", str(port), "--log-level", "warning"]  # fmt: skip
+            gw = subprocess.Popen(cmd, stderr=subprocess.PIPE, env=env)
             try:
                 wait_up(f"http://127.0.0.1:{port}/healthz", gw)
                 for c, n in plan:
-                    if clf and c > 1:
+                    if clf is True and c > 1:
                         n = max(
                             c, n // 5
                         )  # the classifier is ~tens of ms per request on one thread: fewer requests
-                    before = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+                    before = _metrics(port, clf)
                     via = asyncio.run(
                         load(
                             f"http://127.0.0.1:{port}/v1/chat/completions",
@@ -308,7 +373,7 @@ def run(
                             stagger,
                         )
                     )
-                    after = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+                    after = _metrics(port, clf)
                     d = direct[c]
                     results.append({"config": name, "concurrency": c, "direct": d, "warden": via,
                                     "added_p50_ms": via["p50_ms"] - d["p50_ms"], "added_p99_ms": via["p99_ms"] - d["p99_ms"],
@@ -318,7 +383,7 @@ def run(
                         pair = asyncio.run(load_paired(f"http://127.0.0.1:{stub_port}/v1/chat/completions",
                                                        f"http://127.0.0.1:{port}/v1/chat/completions", c, n,
                                                        {"Authorization": f"Bearer {KEY}"}, stagger))  # fmt: skip
-                        after = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+                        after = _metrics(port, clf)
                         results[-1]["paired"] = {**pair, **overhead_from_metrics(after, before)}
             finally:
                 gw.send_signal(signal.SIGTERM)
@@ -405,6 +470,19 @@ def main(argv: list[str]) -> int:
             access_log=False,
         )
         return 0
+    if "--floor-proxy" in argv:
+        global FLOOR_UPSTREAM
+        FLOOR_UPSTREAM = argv[argv.index("--upstream") + 1].rstrip("/")
+        import uvicorn
+
+        uvicorn.run(
+            floor_app,
+            host="127.0.0.1",
+            port=int(argv[argv.index("--floor-proxy") + 1]),
+            log_level="warning",
+            access_log=False,
+        )
+        return 0
     clf = "--no-classifier" not in argv
     quick = "--quick" in argv
     inproc = {"rule rails": inprocess(200 if quick else 1000)}
@@ -414,7 +492,9 @@ def main(argv: list[str]) -> int:
     results = (
         []
         if "--inprocess-only" in argv
-        else run(quick=quick, with_classifier=clf, paired=paired, upstream_ms=upstream_ms)
+        else run(
+            quick=quick, with_classifier=clf, paired=paired, upstream_ms=upstream_ms, floor="--floor" in argv
+        )
     )
     if "--json" in argv:
         print(json.dumps({"inprocess": inproc, "http": results}, indent=2))
