@@ -38,7 +38,11 @@ class ConcurrencyLimiter:
     async def acquire(self) -> None:
         if self._sem is None:
             self._sem = asyncio.Semaphore(self.limit)
-        if self._sem.locked() and self.waiting >= self.queue:
+        if not self._sem.locked():  # a free slot: take it without wait_for's task and timer
+            await self._sem.acquire()
+            self.in_flight += 1
+            return
+        if self.waiting >= self.queue:
             raise Overloaded("the gateway is at capacity; retry shortly")
         self.waiting += 1
         try:

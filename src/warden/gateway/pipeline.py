@@ -1,6 +1,6 @@
 """One chat request end to end, LiteLLM-style hooks: *pre-call* input rails gate the upstream call,
-*during-call* input rails run concurrently with it, *post-call* output rails and tool controls run
-concurrently on the answer before anything reaches the client."""
+*during-call* input rails do not hold it back (slow ones run concurrently with it), *post-call* output
+rails and tool controls run on the answer before anything reaches the client."""
 
 from __future__ import annotations
 
@@ -286,28 +286,43 @@ async def commit_tools(
 
 async def complete(gw: Gateway, prep: Prepared, trace: Trace) -> dict[str, Any]:
     body = dict(prep.body)
-    during: asyncio.Task[None] | None = asyncio.create_task(_during(gw, prep, trace))
+    # A task per step costs more than a regex rail: "during" rails that are cheap checks run inline
+    # before the call (a stricter order than "during": the model is not even asked); only slow ones
+    # (classifiers, remote guards) overlap the upstream call in a task of their own.
+    during_rails = [r for r in gw.input_rails if r.spec.mode == "during"]
+    during: asyncio.Task[None] | None = None
+    if during_rails and all(r.rail.inline("input", "") for r in during_rails):
+        await _during(gw, prep, trace)
+    elif during_rails:
+        during = asyncio.create_task(_during(gw, prep, trace))
     rounds = 0
     while True:
-        upstream = asyncio.create_task(_upstream(gw, body, trace))
         if during is not None:
+            upstream = asyncio.create_task(_upstream(gw, body, trace))
             try:
                 await during
             except BaseException:
                 upstream.cancel()
                 raise
             during = None
-        resp = await upstream
+            resp = await upstream
+        else:
+            resp = await _upstream(gw, body, trace)
         _add_usage(trace, resp.get("usage"))
         choice = resp["choices"][0] if isinstance(resp["choices"][0], dict) else {}
         message = choice.get("message") or {}
         content: str = message["content"] if isinstance(message.get("content"), str) else ""
         calls = _calls(message)
         out_task = (
-            asyncio.create_task(runner.run_output(gw.output_rails, content, prep.ctx)) if content else None
+            asyncio.create_task(runner.run_output(gw.output_rails, content, prep.ctx))
+            if content and not all(r.rail.inline("output", content) for r in gw.output_rails)
+            else None
         )
         tool_decisions = decide_tools(gw, prep, calls, trace)
-        out_decisions = await out_task if out_task else []
+        if out_task is not None:
+            out_decisions = await out_task
+        else:  # only cheap rails: they run inline, no task
+            out_decisions = await runner.run_output(gw.output_rails, content, prep.ctx) if content else []
         trace.decisions.extend(out_decisions)
         feedback = (
             gw.policy.tool_controls.feedback_to_model and rounds < gw.policy.tool_controls.max_feedback_rounds

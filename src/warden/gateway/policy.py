@@ -137,7 +137,9 @@ class RailSpec(_Strict):
     enabled: bool = True
     action: Action = Action.BLOCK
     mode: Literal["pre", "during"] = Field(
-        "pre", description="input rails: pre = before the upstream call; during = concurrently with it"
+        "pre",
+        description="input rails: pre = before the upstream call; during = without holding it back "
+        "(slow rails concurrently with it, cheap ones just before it)",
     )
     options: dict[str, Any] = Field(default_factory=dict)
 

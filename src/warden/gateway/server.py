@@ -59,7 +59,7 @@ def serve(gw: Gateway, *, host: str, port: int, log_level: str = "info") -> None
     from warden.gateway.app import create_app
 
     config = uvicorn.Config(
-        create_app(gw), host=host, port=port, log_level=log_level, timeout_graceful_shutdown=30,
+        create_app(gw, freeze_gc=True), host=host, port=port, log_level=log_level, timeout_graceful_shutdown=30,
         limit_concurrency=gw.policy.server.max_concurrency + gw.policy.server.max_queue + 64, access_log=False,
     )  # fmt: skip
     uvicorn.Server(config).run()
