@@ -325,3 +325,23 @@ def test_attestation_hook_with_a_stand_in_verifier(tmp_path: Path) -> None:
     with pytest.raises(AttestationRefused, match="digest mismatch"):
         verify_weights(pol, tmp_path, bad)
     assert verify_weights(base_policy(), tmp_path, bad) is None  # not required: not called
+
+
+def test_upstream_honours_the_proxy_environment(tmp_path: Path, upstream, monkeypatch) -> None:  # noqa: ANN001
+    """HTTP_PROXY / NO_PROXY are read once, when the backend is made: a host only the proxy can reach is
+    answered through it; listed in NO_PROXY, the gateway connects directly and fails cleanly."""
+    from warden.gateway.backends.upstream import env_proxy
+
+    server, _ = upstream
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", server.url)  # the stub upstream answers absolute-form requests too
+    assert env_proxy("http://upstream.invalid/v1") == server.url
+    with _upstream_gateway(tmp_path / "via", "http://upstream.invalid") as client:
+        r = client.post("/v1/chat/completions", headers=USER, json=BODY)
+        assert r.status_code == 200, r.text
+    monkeypatch.setenv("NO_PROXY", "localhost,upstream.invalid")
+    assert env_proxy("http://upstream.invalid/v1") is None and env_proxy("http://other.invalid/v1") == server.url
+    with _upstream_gateway(tmp_path / "direct", "http://upstream.invalid") as client:
+        r = client.post("/v1/chat/completions", headers=USER, json=BODY)
+        assert r.status_code == 502 and r.json()["error"]["code"] == "upstream_connect"
