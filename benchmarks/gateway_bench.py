@@ -117,7 +117,9 @@ async def floor_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if _floor_session is None:
         _floor_session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=512, limit_per_host=0))
     async with _floor_session.post(
-        FLOOR_UPSTREAM + "/chat/completions", data=b"".join(chunks), headers={"content-type": "application/json"}
+        FLOOR_UPSTREAM + "/chat/completions",
+        data=b"".join(chunks),
+        headers={"content-type": "application/json"},
     ) as r:
         body = await r.read()
         status = r.status
@@ -534,9 +536,43 @@ def main(argv: list[str]) -> int:
                   f"{pr['warden_p50_ms']:>9.2f}/{pr['warden_p99_ms']:<9.2f} {pr['added_p50_ms']:>8.2f}/{pr['added_p99_ms']:<9.2f} "
                   f"{pr['pairs_per_s']:>8.0f} {pr['overhead_p50_ms_le']:>10.2f}/{pr['overhead_p99_ms_le']:<10.2f}"
                   + (f"  errors={pr['errors']}" if pr["errors"] else ""))  # fmt: skip
+    print_verdicts(results)
     if ERRORS:
         print("failed requests, by status / exception:", dict(ERRORS))
     return 0
+
+
+TARGET_P50_MS, TARGET_P99_MS = 2.0, 10.0  # the issue's targets for added latency with rule rails
+
+
+def print_verdicts(results: list[dict[str, Any]]) -> None:
+    """Each rule-rails row against the targets, next to the do-nothing proxy's figures for the same row:
+    where the floor misses a target too, the machine does, before any gateway work."""
+    rows = {(r["config"], r["concurrency"]): r for r in results}
+    rule = [r for r in results if r["config"] == "rule rails"]
+    if not rule:
+        return
+
+    def added(row: dict[str, Any]) -> tuple[float, float]:
+        src = row.get("paired") or row
+        return src["added_p50_ms"], src["added_p99_ms"]
+
+    kind = "paired" if "paired" in rule[0] else "unpaired"
+    print(
+        f"against the targets (added p50 < {TARGET_P50_MS:g} ms, p99 < {TARGET_P99_MS:g} ms; {kind} figures):"
+    )
+    for r in rule:
+        p50, p99 = added(r)
+        ok = p50 < TARGET_P50_MS and p99 < TARGET_P99_MS
+        floor = rows.get(("pass-through (floor)", r["concurrency"]))
+        line = (
+            f"  {r['concurrency']:>3} clients: rule rails {p50:.2f}/{p99:.2f} ms: {'met' if ok else 'missed'}"
+        )
+        if floor is not None:
+            f50, f99 = added(floor)
+            f_ok = f50 < TARGET_P50_MS and f99 < TARGET_P99_MS
+            line += f"; do-nothing proxy {f50:.2f}/{f99:.2f} ms: {'met' if f_ok else 'missed'}"
+        print(line)
 
 
 if __name__ == "__main__":
