@@ -182,6 +182,7 @@ def stub_upstream_app(state: dict[str, Any]) -> Any:
         body = await request.json()
         mode = state.get("mode", "ok")
         state["calls"] = state.get("calls", 0) + 1
+        state["proxy_authorization"] = request.headers.get("proxy-authorization")
         if mode == "slow":
             await asyncio.sleep(state.get("delay", 5.0))
         if mode == "error500":

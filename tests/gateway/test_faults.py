@@ -332,16 +332,19 @@ def test_upstream_honours_the_proxy_environment(tmp_path: Path, upstream, monkey
     answered through it; listed in NO_PROXY, the gateway connects directly and fails cleanly."""
     from warden.gateway.backends.upstream import env_proxy
 
-    server, _ = upstream
+    server, state = upstream
     for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HTTP_PROXY", server.url)  # the stub upstream answers absolute-form requests too
-    assert env_proxy("http://upstream.invalid/v1") == server.url
+    # the stub upstream answers absolute-form requests too, so it stands in for the proxy
+    proxy = server.url.replace("http://", "http://alice:s3cret@")
+    monkeypatch.setenv("HTTP_PROXY", proxy)
+    assert env_proxy("http://upstream.invalid/v1") == proxy
     with _upstream_gateway(tmp_path / "via", "http://upstream.invalid") as client:
         r = client.post("/v1/chat/completions", headers=USER, json=BODY)
         assert r.status_code == 200, r.text
+    assert state["proxy_authorization"] == "Basic YWxpY2U6czNjcmV0"  # alice:s3cret, from the proxy URL
     monkeypatch.setenv("NO_PROXY", "localhost,upstream.invalid")
-    assert env_proxy("http://upstream.invalid/v1") is None and env_proxy("http://other.invalid/v1") == server.url
+    assert env_proxy("http://upstream.invalid/v1") is None and env_proxy("http://other.invalid/v1") == proxy
     with _upstream_gateway(tmp_path / "direct", "http://upstream.invalid") as client:
         r = client.post("/v1/chat/completions", headers=USER, json=BODY)
         assert r.status_code == 502 and r.json()["error"]["code"] == "upstream_connect"

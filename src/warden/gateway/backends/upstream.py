@@ -142,7 +142,9 @@ class UpstreamBackend(Backend):
 def env_proxy(url: str) -> str | None:
     """The proxy the environment names for ``url`` (HTTP_PROXY / HTTPS_PROXY / ALL_PROXY, minus
     NO_PROXY), as httpx and aiohttp's ``trust_env`` read them, or None for a direct connection. Read
-    once, when the backend is made: the upstream URL never changes while the gateway runs."""
+    once, when the backend is made: the upstream URL never changes while the gateway runs. Proxy
+    credentials go in the URL (``http://user:password@proxy:3128``, sent as Proxy-Authorization);
+    ``~/.netrc`` is not read."""
     parts = urllib.parse.urlsplit(url)
     proxies = urllib.request.getproxies_environment()
     # proxy_bypass_environment: the NO_PROXY matcher requests and aiohttp use too (public since Python 2,
