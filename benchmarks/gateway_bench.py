@@ -64,15 +64,22 @@ ANSWER = json.dumps({
 UPSTREAM_S = 0.0  # the stub's answer time (set in the stub process from --upstream-ms)
 
 
+async def _lifespan(receive: Any, send: Any, on_shutdown: Any = None) -> None:
+    """The ASGI lifespan protocol for the raw apps below (``on_shutdown``: an async callable)."""
+    while True:
+        msg = await receive()
+        if msg["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif msg["type"] == "lifespan.shutdown":
+            if on_shutdown is not None:
+                await on_shutdown()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
 async def stub_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "lifespan":
-        while True:
-            msg = await receive()
-            if msg["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif msg["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        return await _lifespan(receive, send)
     more = True
     while more:
         msg = await receive()
@@ -96,15 +103,12 @@ async def floor_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     adds above this floor."""
     global _floor_session
     if scope["type"] == "lifespan":
-        while True:
-            msg = await receive()
-            if msg["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif msg["type"] == "lifespan.shutdown":
-                if _floor_session is not None:
-                    await _floor_session.close()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+
+        async def close() -> None:
+            if _floor_session is not None:
+                await _floor_session.close()
+
+        return await _lifespan(receive, send, close)
     if scope["path"] == "/healthz":
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"ok"})
@@ -457,34 +461,23 @@ def inprocess(n: int = 400, classifier: bool = False) -> dict[str, float]:
     return asyncio.run(go())
 
 
+def _serve_on_loopback(app: Any, port: int) -> int:
+    import uvicorn
+
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    return 0
+
+
 def main(argv: list[str]) -> int:
     upstream_ms = float(argv[argv.index("--upstream-ms") + 1]) if "--upstream-ms" in argv else 0.0
     if "--stub" in argv:
         global UPSTREAM_S
         UPSTREAM_S = upstream_ms / 1000
-        import uvicorn
-
-        uvicorn.run(
-            stub_app,
-            host="127.0.0.1",
-            port=int(argv[argv.index("--stub") + 1]),
-            log_level="warning",
-            access_log=False,
-        )
-        return 0
+        return _serve_on_loopback(stub_app, int(argv[argv.index("--stub") + 1]))
     if "--floor-proxy" in argv:
         global FLOOR_UPSTREAM
         FLOOR_UPSTREAM = argv[argv.index("--upstream") + 1].rstrip("/")
-        import uvicorn
-
-        uvicorn.run(
-            floor_app,
-            host="127.0.0.1",
-            port=int(argv[argv.index("--floor-proxy") + 1]),
-            log_level="warning",
-            access_log=False,
-        )
-        return 0
+        return _serve_on_loopback(floor_app, int(argv[argv.index("--floor-proxy") + 1]))
     clf = "--no-classifier" not in argv
     quick = "--quick" in argv
     inproc = {"rule rails": inprocess(200 if quick else 1000)}
