@@ -223,7 +223,10 @@ def test_during_rails_cheap_ones_gate_the_call_slow_ones_overlap_it(tmp_path: Pa
         with gateway(tmp_path / str(slow), policy=pol, backend=backend) as (client, gw):
             rail = next(r for r in gw.input_rails if r.spec.rail_name == "jailbreak_user")
             rail.rail.slow = slow
-            r = chat(client, jailbreak)
-            assert r.status_code == 400 and r.json()["error"]["code"] == "content_blocked"
-            assert len(backend.bodies) == int(slow)  # slow: the model was asked, its answer withheld
+            for stream in (False, True):
+                r = chat(client, jailbreak, stream=stream)
+                assert r.status_code == 400 and r.json()["error"]["code"] == "content_blocked"
+                assert len(backend.bodies) == int(slow) * (1 + stream)  # slow: asked, answer withheld
             assert chat(client, "What is the capital of France?").status_code == 200
+            r = chat(client, "What is the capital of France?", stream=True)
+            assert r.status_code == 200 and r.text.rstrip().endswith("data: [DONE]")

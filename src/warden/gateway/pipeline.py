@@ -205,6 +205,21 @@ async def _during(gw: Gateway, prep: Prepared, trace: Trace) -> None:
     await _enforce_input(gw, prep.principal, decisions, trace)
 
 
+async def start_during(gw: Gateway, prep: Prepared, trace: Trace) -> asyncio.Task[None] | None:
+    """Start the "during" input rails; the task to await before the answer goes out, or None.
+
+    A task per step costs more than a regex rail: when every during rail is a cheap check they run
+    inline, right here, before the call (a stricter order than "during": a block means the model is not
+    even asked); otherwise (classifiers, remote guards) they overlap the upstream call in a task."""
+    rails = [r for r in gw.input_rails if r.spec.mode == "during"]
+    if not rails:
+        return None
+    if all(r.rail.inline("input", "") for r in rails):
+        await _during(gw, prep, trace)
+        return None
+    return asyncio.create_task(_during(gw, prep, trace))
+
+
 async def _upstream(gw: Gateway, body: dict[str, Any], trace: Trace) -> dict[str, Any]:
     t0 = time.perf_counter()
     try:
@@ -286,15 +301,7 @@ async def commit_tools(
 
 async def complete(gw: Gateway, prep: Prepared, trace: Trace) -> dict[str, Any]:
     body = dict(prep.body)
-    # A task per step costs more than a regex rail: "during" rails that are cheap checks run inline
-    # before the call (a stricter order than "during": the model is not even asked); only slow ones
-    # (classifiers, remote guards) overlap the upstream call in a task of their own.
-    during_rails = [r for r in gw.input_rails if r.spec.mode == "during"]
-    during: asyncio.Task[None] | None = None
-    if during_rails and all(r.rail.inline("input", "") for r in during_rails):
-        await _during(gw, prep, trace)
-    elif during_rails:
-        during = asyncio.create_task(_during(gw, prep, trace))
+    during = await start_during(gw, prep, trace)
     rounds = 0
     while True:
         if during is not None:

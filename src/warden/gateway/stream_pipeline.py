@@ -5,7 +5,6 @@ committed before ``[DONE]`` — and also, shielded from cancellation, when the c
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -20,11 +19,11 @@ from warden.gateway.pipeline import (
     NOTICE,
     Prepared,
     _add_usage,
-    _during,
     _notice,
     charge_tokens,
     commit_tools,
     decide_tools,
+    start_during,
     warden_info,
 )
 from warden.gateway.rails import runner
@@ -52,7 +51,7 @@ def error_event(message: str, type_: str, code: str) -> str:
 
 
 async def stream_chat(gw: Gateway, prep: Prepared, trace: Trace) -> AsyncIterator[str]:
-    during = asyncio.create_task(_during(gw, prep, trace))
+    during = await start_during(gw, prep, trace)
     it = gw.backend.stream(prep.body).__aiter__()
     t0 = time.perf_counter()
     try:
@@ -60,9 +59,11 @@ async def stream_chat(gw: Gateway, prep: Prepared, trace: Trace) -> AsyncIterato
             first = await it.__anext__()
         except StopAsyncIteration:
             raise UpstreamError("the model backend's stream was empty", kind="stream") from None
-        await during  # a during-call rail that blocks still gets a proper HTTP error
+        if during is not None:
+            await during  # a during-call rail that blocks still gets a proper HTTP error
     except BaseException as exc:
-        during.cancel()
+        if during is not None:
+            during.cancel()
         if isinstance(exc, UpstreamError):
             gw.metrics.upstream_errors.labels(exc.kind).inc()
         with anyio.CancelScope(shield=True):
