@@ -1,7 +1,7 @@
 """Gateway overhead benchmark (not a test): direct vs through Warden, on loopback only.
 
     .venv/bin/python benchmarks/gateway_bench.py [--quick] [--json] [--no-classifier] [--paired]
-        [--inprocess-only] [--upstream-ms MS] [--floor]
+        [--inprocess-only] [--upstream-ms MS] [--floor] [--loop asyncio|uvloop]
 
 A fast stub OpenAI-compatible upstream (raw ASGI, fixed answer) and the gateway (`warden serve`) run as
 separate processes on 127.0.0.1; an asyncio aiohttp client sends a bounded number of requests at 1, 50 and
@@ -164,6 +164,8 @@ def policy_file(tmp: Path, classifier: bool) -> Path:
         data["rails"]["input"] = [r for r in data["rails"]["input"] if r["type"] != "injection_classifier"]
     data["audit"]["url"] = str(tmp / f"audit-{int(classifier)}.db")
     data["server"].update(max_concurrency=512, max_queue=4096, queue_timeout_s=60)
+    if EVENT_LOOP:
+        data["server"]["event_loop"] = EVENT_LOOP
     for key in data["keys"]:
         key.pop("requests_per_minute", None)
         key.pop("tokens_per_window", None)
@@ -172,6 +174,7 @@ def policy_file(tmp: Path, classifier: bool) -> Path:
     return path
 
 
+EVENT_LOOP = ""  # --loop asyncio|uvloop: the gateway's event loop (default: the policy's)
 _RUN = iter(range(1 << 30))  # every load phase gets its own prompts
 
 
@@ -478,6 +481,9 @@ def main(argv: list[str]) -> int:
         global FLOOR_UPSTREAM
         FLOOR_UPSTREAM = argv[argv.index("--upstream") + 1].rstrip("/")
         return _serve_on_loopback(floor_app, int(argv[argv.index("--floor-proxy") + 1]))
+    if "--loop" in argv:
+        global EVENT_LOOP
+        EVENT_LOOP = argv[argv.index("--loop") + 1]
     clf = "--no-classifier" not in argv
     quick = "--quick" in argv
     inproc = {"rule rails": inprocess(200 if quick else 1000)}

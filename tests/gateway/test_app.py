@@ -230,3 +230,24 @@ def test_during_rails_cheap_ones_gate_the_call_slow_ones_overlap_it(tmp_path: Pa
             assert chat(client, "What is the capital of France?").status_code == 200
             r = chat(client, "What is the capital of France?", stream=True)
             assert r.status_code == 200 and r.text.rstrip().endswith("data: [DONE]")
+
+
+def test_serve_runs_the_policys_event_loop(tmp_path: Path) -> None:
+    """asyncio by default (it accepts every waiting connection at once); uvloop on request; nothing else."""
+    import pytest
+
+    from warden.gateway.errors import PolicyError
+    from warden.gateway.server import build_gateway, uvicorn_config
+
+    assert base_policy().server.event_loop == "asyncio"
+    for loop in ("asyncio", "uvloop"):
+        gw = build_gateway(
+            base_policy({"server.event_loop": loop}),
+            backend=FakeBackend(),
+            audit_url=str(tmp_path / f"{loop}.db"),
+        )
+        server = uvicorn_config(gw, host="127.0.0.1", port=0)
+        assert server.config.loop == loop and server.config.limit_concurrency == 64 + 256 + 64
+        gw.audit.close()
+    with pytest.raises(PolicyError):
+        base_policy({"server.event_loop": "trio"})

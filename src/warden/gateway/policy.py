@@ -44,6 +44,11 @@ class ServerSection(_Strict):
     stream_holdback_chars: int = Field(128, ge=0, le=100_000)
     stream_check_every_chars: int = Field(32, ge=1, le=100_000)
     metrics_public: bool = True
+    event_loop: Literal["asyncio", "uvloop"] = Field(
+        "asyncio",
+        description="asyncio accepts every waiting connection at once; uvloop (libuv) accepts one per "
+        "loop turn, so under saturation new connections wait behind every busy turn (gateway README)",
+    )
 
 
 class AuditSection(_Strict):

@@ -54,12 +54,26 @@ def _require_http_url(url: str) -> None:
 
 
 def serve(gw: Gateway, *, host: str, port: int, log_level: str = "info") -> None:
+    uvicorn_config(gw, host=host, port=port, log_level=log_level).run()
+
+
+def uvicorn_config(gw: Gateway, *, host: str, port: int, log_level: str = "info") -> Any:
+    """The uvicorn server ``warden serve`` runs (returned unstarted, so tests can inspect it)."""
     import uvicorn
 
     from warden.gateway.app import create_app
 
+    s = gw.policy.server
+    if s.event_loop == "uvloop":
+        try:
+            import uvloop  # noqa: F401
+        except ImportError:
+            raise GatewayError(
+                "server.event_loop is uvloop but uvloop is not installed (pip install 'warden[serve]')",
+                code="usage",
+            ) from None
     config = uvicorn.Config(
         create_app(gw, freeze_gc=True), host=host, port=port, log_level=log_level, timeout_graceful_shutdown=30,
-        limit_concurrency=gw.policy.server.max_concurrency + gw.policy.server.max_queue + 64, access_log=False,
+        limit_concurrency=s.max_concurrency + s.max_queue + 64, access_log=False, loop=s.event_loop,
     )  # fmt: skip
-    uvicorn.Server(config).run()
+    return uvicorn.Server(config)
