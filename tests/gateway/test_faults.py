@@ -78,16 +78,21 @@ def test_upstream_ok_and_stream_through_a_real_upstream(tmp_path: Path, upstream
         assert text == "The capital of France is Paris." and lines[-1] == "data: [DONE]"
 
 
+def _stream_lines(tmp_path: Path, upstream_url: str) -> list[str]:
+    """The SSE data lines of one streamed request, every chunk checked and sent at once."""
+    with _upstream_gateway(
+        tmp_path, upstream_url, **{"server.stream_holdback_chars": 0, "server.stream_check_every_chars": 1}
+    ) as client:
+        with client.stream("POST", "/v1/chat/completions", headers=USER, json={**BODY, "stream": True}) as s:
+            return [ln for ln in s.iter_lines() if ln.startswith("data: ")]
+
+
 def test_broken_stream_ends_with_an_error_event(tmp_path: Path, upstream) -> None:  # noqa: ANN001
     server, state = upstream
     state.update(
         mode="broken_stream", text="A fairly long answer that will break after a few chunks of text."
     )
-    with _upstream_gateway(
-        tmp_path, server.url, **{"server.stream_holdback_chars": 0, "server.stream_check_every_chars": 1}
-    ) as client:
-        with client.stream("POST", "/v1/chat/completions", headers=USER, json={**BODY, "stream": True}) as s:
-            lines = [ln for ln in s.iter_lines() if ln.startswith("data: ")]
+    lines = _stream_lines(tmp_path, server.url)
     assert lines[-1] == "data: [DONE]"
     err = json.loads(lines[-2][6:])["error"]
     assert err["code"] == "upstream_stream" and err["type"] == "upstream_error"
@@ -99,11 +104,7 @@ def test_stalled_stream_times_out_with_an_error_event(tmp_path: Path, upstream) 
     """The upstream timeout bounds each read, so a stream that stops mid-answer ends within it."""
     server, state = upstream
     state.update(mode="stall", delay=3.0, text="A fairly long answer that will stall after a few chunks.")
-    with _upstream_gateway(
-        tmp_path, server.url, **{"server.stream_holdback_chars": 0, "server.stream_check_every_chars": 1}
-    ) as client:
-        with client.stream("POST", "/v1/chat/completions", headers=USER, json={**BODY, "stream": True}) as s:
-            lines = [ln for ln in s.iter_lines() if ln.startswith("data: ")]
+    lines = _stream_lines(tmp_path, server.url)
     # without a per-read timeout the 3 s stall would end and the stream finish normally
     assert lines[-1] == "data: [DONE]"
     assert json.loads(lines[-2][6:])["error"]["code"] == "upstream_timeout"
@@ -333,7 +334,7 @@ def test_upstream_honours_the_proxy_environment(tmp_path: Path, upstream, monkey
     from warden.gateway.backends.upstream import env_proxy
 
     server, state = upstream
-    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+    for name in "http_proxy https_proxy all_proxy no_proxy HTTPS_PROXY ALL_PROXY NO_PROXY".split():
         monkeypatch.delenv(name, raising=False)
     # the stub upstream answers absolute-form requests too, so it stands in for the proxy
     proxy = server.url.replace("http://", "http://alice:s3cret@")
