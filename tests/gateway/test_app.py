@@ -237,7 +237,7 @@ def test_serve_runs_the_policys_event_loop(tmp_path: Path) -> None:
     import pytest
 
     from warden.gateway.errors import PolicyError
-    from warden.gateway.server import build_gateway, uvicorn_config
+    from warden.gateway.server import build_gateway, uvicorn_server
 
     assert base_policy().server.event_loop == "asyncio"
     for loop in ("asyncio", "uvloop"):
@@ -246,7 +246,7 @@ def test_serve_runs_the_policys_event_loop(tmp_path: Path) -> None:
             backend=FakeBackend(),
             audit_url=str(tmp_path / f"{loop}.db"),
         )
-        server = uvicorn_config(gw, host="127.0.0.1", port=0)
+        server = uvicorn_server(gw, host="127.0.0.1", port=0)
         assert server.config.loop == loop and server.config.limit_concurrency == 64 + 256 + 64
         gw.audit.close()
     with pytest.raises(PolicyError):

@@ -22,13 +22,12 @@ import numpy as np
 import torch
 
 from warden.errors import FormatError, UsageError
+from warden.formats.safetensors import DTYPE_BITS
 
 MAX_JSON_BYTES = 64 << 20  # config / index / tokenizer files are small; cap what we parse
 PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle"}
 MAX_ABS_WEIGHT = 1e12  # no trained weight is near this; corrupt bytes often are (and overflow Grams)
 FLOAT_DTYPES = {"F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2"}
-ITEM_BYTES = {"F64": 8, "I64": 8, "U64": 8, "F32": 4, "I32": 4, "U32": 4, "F16": 2, "BF16": 2, "I16": 2,
-              "U16": 2, "F8_E4M3": 1, "F8_E5M2": 1, "I8": 1, "U8": 1, "BOOL": 1}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -68,7 +67,7 @@ class Checkpoint:
         if self.format == "gguf":
             return int(self._gguf_tensors[name].n_bytes)
         info = self.tensors[name]
-        return info.numel * ITEM_BYTES.get(info.dtype, 4)
+        return info.numel * DTYPE_BITS.get(info.dtype, 32) // 8
 
     @cached_property
     def largest_stored_bytes(self) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from warden.gateway.audit.log import AuditLog
 from warden.gateway.audit.store import open_store
@@ -13,6 +13,9 @@ from warden.gateway.backends.interface import Backend
 from warden.gateway.core import Gateway, verify_weights
 from warden.gateway.errors import GatewayError
 from warden.gateway.policy import Policy
+
+if TYPE_CHECKING:
+    import uvicorn
 
 
 def build_gateway(
@@ -54,10 +57,10 @@ def _require_http_url(url: str) -> None:
 
 
 def serve(gw: Gateway, *, host: str, port: int, log_level: str = "info") -> None:
-    uvicorn_config(gw, host=host, port=port, log_level=log_level).run()
+    uvicorn_server(gw, host=host, port=port, log_level=log_level).run()
 
 
-def uvicorn_config(gw: Gateway, *, host: str, port: int, log_level: str = "info") -> Any:
+def uvicorn_server(gw: Gateway, *, host: str, port: int, log_level: str = "info") -> uvicorn.Server:
     """The uvicorn server ``warden serve`` runs (returned unstarted, so tests can inspect it)."""
     import uvicorn
 
