@@ -13,7 +13,7 @@ import pytest
 from warden.attest import VerificationError, attest, keygen, verify_attestation
 from warden.attest.dsse import EnvelopeError
 from warden.cli import main
-from warden.report.model import Verdict
+from warden.report.model import StageResult, StageStatus, Verdict
 from warden.report.renderers import get_renderer
 from warden.scan import scan_model
 
@@ -25,6 +25,8 @@ def setup(tmp_path: Path) -> dict[str, Path]:
     (model / "config.json").write_text('{"model_type": "llama"}')
     (model / "sub" / "weights.bin").write_bytes(bytes(range(256)) * 10)
     report = scan_model(model)
+    for stage in ("forensics", "eval"):  # an attested audit ran every required stage
+        report.stages[stage] = StageResult(stage, StageStatus.RAN)
     report.verdict = Verdict.PASS
     rpath = tmp_path / "report.json"
     rpath.write_text(get_renderer("json").render(report))
@@ -52,6 +54,28 @@ def problems(s: dict[str, Path], **kw: object) -> list[str]:
 def test_clean_model_verifies(setup: dict[str, Path]) -> None:
     res = verify_attestation(setup["model"], setup["att"], setup["pub"])
     assert res.files == 2 and res.verdict == "pass"
+
+
+def test_statement_whose_audit_skipped_a_required_stage_is_rejected(setup: dict[str, Path]) -> None:
+    report = scan_model(setup["model"])
+    report.stages["forensics"] = StageResult("forensics", StageStatus.RAN)
+    report.stages["eval"] = StageResult("eval", StageStatus.SKIPPED, "no backend chosen (--backend none)")
+    report.verdict = Verdict.PASS  # even a report that (wrongly) says pass
+    setup["report"].write_text(get_renderer("json").render(report))
+    attest(setup["model"], setup["report"], setup["key"], setup["att"])
+    found = problems(setup)
+    assert "required stage eval was skipped in the signed audit: no backend chosen (--backend none)" in found
+    # a policy that asks only for the scan accepts it
+    verify_attestation(setup["model"], setup["att"], setup["pub"], {"required_stages": ["scan"]})
+
+
+def test_incomplete_verdict_is_never_accepted(setup: dict[str, Path]) -> None:
+    report = scan_model(setup["model"])
+    report.verdict = Verdict.INCOMPLETE
+    setup["report"].write_text(get_renderer("json").render(report))
+    attest(setup["model"], setup["report"], setup["key"], setup["att"])
+    found = problems(setup, policy={"required_stages": []})
+    assert any(x.startswith("verdict 'incomplete' is not allowed") for x in found)
 
 
 def test_changed_byte_rejected(setup: dict[str, Path]) -> None:
@@ -148,3 +172,19 @@ def test_openssf_signature_accepted_by_model_signing(setup: dict[str, Path]) -> 
     (setup["model"] / "config.json").write_text('{"model_type": "evil"}')
     with pytest.raises(Exception):
         verify_model(setup["model"], setup["pub"], sig)
+
+
+def test_predicate_names_the_backends_that_ran_the_model(setup: dict[str, Path]) -> None:
+    """The statement's `predicate.backends` was read from a field that does not exist (always null)."""
+    from warden.attest.statement import build_statement
+    from warden.scan.manifest import build_manifest
+
+    report = scan_model(setup["model"])
+    report.data["behavior"] = {
+        "config": {"seed": 3},
+        "backend": {"kind": "transformers", "path": "/m"},
+        "base": {"ref": None},
+    }
+    st = build_statement(report, build_manifest(setup["model"]))
+    assert st["predicate"]["backends"] == {"model": {"kind": "transformers", "path": "/m"}, "base": {"ref": None}}
+    assert st["predicate"]["seeds"] == 3

@@ -23,7 +23,7 @@ HIGHR = rule("TEST-AUDIT-HIGH", Severity.HIGH, "high thing", "d", "r")
 MEDR = rule("TEST-AUDIT-MEDIUM", Severity.MEDIUM, "medium thing", "d", "r")
 
 
-def report_with(*findings, metrics=(), stages=("scan",)) -> Report:  # type: ignore[no-untyped-def]
+def report_with(*findings, metrics=(), stages=("scan", "forensics", "eval")) -> Report:  # type: ignore[no-untyped-def]
     r = Report(model=ModelRef("m"))
     r.add(findings)
     for m in metrics:
@@ -73,12 +73,46 @@ def test_metric_threshold_uses_the_chosen_bound() -> None:
     assert v is Verdict.FAIL and "below the minimum 0.8" in reasons[0]
 
 
-def test_required_stage_missing_fails() -> None:
-    pol = Policy.model_validate({"required_stages": ["scan", "eval"]})
+def test_required_stage_missing_is_incomplete_never_pass() -> None:
+    pol = Policy()  # the default requires scan, forensics and eval
     r = report_with()
     r.stages["eval"] = StageResult("eval", StageStatus.SKIPPED, "no backend")
     v, reasons = decide(r, pol)
-    assert v is Verdict.FAIL and "required stage eval did not run (no backend)" in reasons
+    assert v is Verdict.INCOMPLETE and "required stage eval did not run (no backend)" in reasons
+    assert r.evidence_gaps() == []  # verdict not set yet: gaps are only stated for audit verdicts
+    r.verdict = v
+    assert r.evidence_gaps() == ["no behaviour evidence (eval skipped: no backend)"]
+    # a stage missing from the report altogether is missing evidence too
+    r2 = report_with(stages=("scan",))
+    v2, reasons2 = decide(r2, pol)
+    assert v2 is Verdict.INCOMPLETE
+    assert {"required stage forensics did not run (not run)", "required stage eval did not run (not run)"} <= set(reasons2)
+
+
+def test_a_detection_fails_even_when_evidence_is_missing() -> None:
+    r = report_with(HIGHR(Location("a")), stages=("scan",))
+    v, reasons = decide(r, Policy())
+    assert v is Verdict.FAIL and "TEST-AUDIT-HIGH" in reasons[0]
+    assert any("required stage eval did not run" in x for x in reasons)
+
+
+def test_an_errored_stage_is_incomplete_even_when_not_required() -> None:
+    pol = Policy.model_validate({"required_stages": ["scan"]})
+    r = report_with(stages=("scan",))
+    assert decide(r, pol)[0] is Verdict.PASS
+    r.stages["forensics"] = StageResult("forensics", StageStatus.FAILED, "internal error: boom")
+    v, reasons = decide(r, pol)
+    assert v is Verdict.INCOMPLETE and reasons == ["stage forensics errored (internal error: boom)"]
+
+
+def test_a_stage_the_policy_turns_off_is_not_required() -> None:
+    pol = Policy.model_validate({"stages": {"eval": False}})
+    r = report_with(stages=("scan", "forensics"))
+    r.stages["eval"] = StageResult("eval", StageStatus.SKIPPED, "disabled by policy")
+    v, _ = decide(r, pol)
+    assert v is Verdict.PASS
+    r.verdict = v
+    assert r.evidence_gaps() == ["no behaviour evidence (eval skipped: disabled by policy)"]
 
 
 def test_waivers_apply_with_justification_and_expire() -> None:

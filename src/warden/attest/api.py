@@ -38,6 +38,8 @@ class VerifyPolicy(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     allowed_verdicts: list[str] = ["pass", "warn"]
+    # Stages the signed audit must have run (status "ran"); a statement that skipped one is rejected.
+    required_stages: list[str] = ["scan", "forensics", "eval"]
     max_age_days: float | None = 90
     allow_extra_files: list[str] = []  # glob patterns of unsigned files that may be present
     clock_skew_seconds: float = 300
@@ -171,6 +173,15 @@ def verify_attestation(
         problems.append(
             f"verdict {verdict!r} is not allowed by the policy (allowed: {', '.join(pol.allowed_verdicts)})"
         )
+    stages = pred.get("stages")
+    for stage in pol.required_stages:
+        entry = stages.get(stage) if isinstance(stages, dict) else None
+        status = entry.get("status") if isinstance(entry, dict) else None
+        if status != "ran":
+            why = f": {entry.get('reason')}" if isinstance(entry, dict) and entry.get("reason") else ""
+            problems.append(
+                f"required stage {stage} {'was ' + str(status) if status else 'is missing'} in the signed audit{why}"
+            )
     now = now or datetime.now(timezone.utc)
     issued = _parse_time(pred.get("issued_at"))
     if issued is None:

@@ -63,7 +63,10 @@ def build_statement(
         "policy_digest": policy_digest,
         "report_digest": {"sha256": hashlib.sha256(report_json).hexdigest()},
         "tool": {"name": "warden", "version": __version__},
-        "backends": behavior.get("config", {}).get("backend") if isinstance(behavior, dict) else None,
+        # what ran the model and its base (the eval's own description of each backend)
+        "backends": {"model": behavior.get("backend"), "base": behavior.get("base")}
+        if isinstance(behavior, dict) and behavior
+        else None,
         "seeds": behavior.get("config", {}).get("seed") if isinstance(behavior, dict) else None,
         "model_ref": report.model.ref,
         "issued_at": now.isoformat(),

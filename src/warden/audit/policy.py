@@ -66,12 +66,18 @@ class Policy(BaseModel):
     name: str = "custom"
     fail_on: Severity = Severity.HIGH
     warn_on: Severity = Severity.MEDIUM
-    required_stages: list[Literal["scan", "forensics", "eval"]] = ["scan"]
+    required_stages: list[Literal["scan", "forensics", "eval"]] = ["scan", "forensics", "eval"]
     stages: StageSettings = StageSettings()
     eval: EvalSettings = EvalSettings()
     metrics: dict[str, MetricRule] = {}
     waivers: list[Waiver] = []
     verify: VerifyPolicy = VerifyPolicy()
+
+    def required(self) -> list[str]:
+        """The stages the verdict needs evidence from: ``required_stages`` less those the policy itself
+        turns off under ``stages`` (an explicit choice, still shown as "no … evidence" in the report)."""
+        on = self.stages.model_dump()
+        return [s for s in self.required_stages if on.get(s, True)]
 
     @field_validator("fail_on", "warn_on", mode="before")
     @classmethod

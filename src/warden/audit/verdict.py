@@ -1,5 +1,5 @@
 """Apply a policy to a report: waivers, severity thresholds, metric thresholds, required stages →
-pass / warn / fail with every reason spelled out."""
+pass / warn / fail / incomplete with every reason spelled out."""
 
 from __future__ import annotations
 
@@ -68,13 +68,22 @@ def decide(report: Report, policy: Policy) -> tuple[Verdict, list[str]]:
             )
         if bad:
             (fail if rule.action == "fail" else warn).append(bad)
-    for stage in policy.required_stages:
+    incomplete: list[str] = []
+    for stage in policy.required():
         result = report.stages.get(stage)
         if result is None or result.status is not StageStatus.RAN:
             why = result.reason if result else "not run"
-            fail.append(f"required stage {stage} did not run ({why})")
+            incomplete.append(f"required stage {stage} did not run ({why})")
+    for name, result in sorted(report.stages.items()):
+        if result.status is StageStatus.FAILED and name not in policy.required():
+            incomplete.append(f"stage {name} errored ({result.reason})")
+    # Fail closed: a detection fails the model whatever else happened (a finding is never hidden
+    # behind an error); without one, missing evidence is INCOMPLETE, never PASS.
     if fail:
-        return Verdict.FAIL, fail + warn
+        return Verdict.FAIL, fail + incomplete + warn
+    if incomplete:
+        return Verdict.INCOMPLETE, incomplete + warn
     if warn:
         return Verdict.WARN, warn
     return Verdict.PASS, ["no finding or metric crossed the policy's thresholds"]
+

@@ -15,6 +15,7 @@ from warden.commands.common import (
     emit_report,
     stderr_console,
 )
+from warden.report.model import Report, StageStatus, Verdict
 
 
 class Backend(str, enum.Enum):
@@ -51,7 +52,6 @@ def audit_command(
 ) -> None:
     """Audit a model: scan → forensics → eval → verdict under a policy. Exit 1 on FAIL."""
     from warden.audit import load_policy, run_audit
-    from warden.report.model import StageStatus, Verdict
 
     pol, digest = load_policy(policy)
     console = stderr_console(quiet)
@@ -71,11 +71,19 @@ def audit_command(
         log=(lambda m: console.print(f"[dim]… {m}[/]", highlight=False)),
     )
     emit_report(report, fmt, output, quiet)
-    if all(s.status is not StageStatus.RAN for s in report.stages.values()):
-        raise typer.Exit(EXIT_ERROR)
+    raise typer.Exit(audit_exit_code(report, strict))
+
+
+def audit_exit_code(report: Report, strict: bool) -> int:
+    """1 on FAIL (a detection wins over missing evidence), 2 on INCOMPLETE or when nothing ran,
+    1 on WARN with ``--strict``, else 0."""
     if report.verdict is Verdict.FAIL or (strict and report.verdict is Verdict.WARN):
-        raise typer.Exit(EXIT_FINDINGS)
-    raise typer.Exit(EXIT_OK)
+        return EXIT_FINDINGS
+    if report.verdict is Verdict.INCOMPLETE or all(
+        s.status is not StageStatus.RAN for s in report.stages.values()
+    ):
+        return EXIT_ERROR
+    return EXIT_OK
 
 
 class Executor(str, enum.Enum):

@@ -54,6 +54,9 @@ class Verdict(str, enum.Enum):
     PASS = "pass"  # noqa: S105 - a verdict, not a password
     WARN = "warn"
     FAIL = "fail"
+    # A stage the policy needs could not run, or a stage errored: there is not enough evidence for a
+    # pass, and no finding that fails the model either. Exit code 2, never accepted by ``verify``.
+    INCOMPLETE = "incomplete"
 
 
 class StageStatus(str, enum.Enum):
@@ -233,6 +236,19 @@ class Report:
 
     def at_or_above(self, threshold: Severity) -> list[Finding]:
         return [f for f in self.findings if f.severity >= threshold]
+
+    def evidence_gaps(self) -> list[str]:
+        """What an audit verdict rests on no evidence of, in plain words (shown in every renderer's
+        banner): the behavioural stage or the weight forensics did not run."""
+        if self.verdict is None:
+            return []
+        gaps = []
+        for stage, what in (("eval", "behaviour evidence"), ("forensics", "weight evidence")):
+            st = self.stages.get(stage)
+            if st is None or st.status is not StageStatus.RAN:
+                why = f"{stage} {st.status.value}: {st.reason}" if st else f"{stage} not run"
+                gaps.append(f"no {what} ({why})")
+        return gaps
 
     def sorted_findings(self) -> list[Finding]:
         return sorted(

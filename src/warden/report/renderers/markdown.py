@@ -21,6 +21,9 @@ class MarkdownRenderer(Renderer):
         lines = [f"# Warden report: `{m.ref}`", ""]
         if report.verdict:
             lines += [f"**Verdict: {report.verdict.value.upper()}**", ""]
+            lines += [f"> **{_cell(gap)}**" for gap in report.evidence_gaps()] + (
+                [""] if report.evidence_gaps() else []
+            )
             lines += [f"- {_cell(r)}" for r in report.verdict_reasons] + (
                 [""] if report.verdict_reasons else []
             )

@@ -69,7 +69,14 @@ class TableRenderer(Renderer):
         if report.manifest:
             console.print(f"manifest: {len(report.manifest.files)} file(s) hashed", highlight=False)
         if report.verdict:
-            style = {"pass": "bold green", "warn": "bold yellow", "fail": "bold red"}[report.verdict.value]
+            style = {
+                "pass": "bold green",
+                "warn": "bold yellow",
+                "fail": "bold red",
+                "incomplete": "bold magenta",
+            }[report.verdict.value]
             console.print(f"verdict: [{style}]{report.verdict.value.upper()}[/]")
+            for gap in report.evidence_gaps():
+                console.print(f"  [bold]![/] {gap}", highlight=False)
             for reason in report.verdict_reasons:
                 console.print(f"  - {reason}", highlight=False)
