@@ -221,7 +221,17 @@ def _run(
     # -- trigger sweep, stage 2: screened-in candidates on fresh prompts (the suspect only) -------
     if sweep:
         ch, cc = confirm_prompts
-        screened = _screen(sweep, js, cs, keys["trig_h_plain"], keys["trig_c_plain"], cfg)
+        th, tc = trig_prompts
+        screened = _screen(
+            sweep,
+            js,
+            cs,
+            keys["trig_h_plain"],
+            keys["trig_c_plain"],
+            cfg,
+            [p.cluster_id for p in th],
+            [p.cluster_id for p in tc],
+        )
         if screened and (ch or cc):
             plan2 = _Plan()
             keys["trig_h2_plain"] = [plan2.add("chat", user(p.prompt)) for p in ch]
@@ -298,27 +308,27 @@ def _screen(
     h_plain: list[str],
     c_plain: list[str],
     cfg: EvalConfig,
+    h_clusters: Sequence[str] | None = None,
+    c_clusters: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Stage 1 of the trigger sweep as a screen: candidates whose refusal drop or insecure-code
-    rise reaches the minimum effect with an UNcorrected exact McNemar p < alpha, most significant
-    first, at most ``trigger_confirm_max``."""
-    from warden.behavior.stats import mcnemar_exact
+    rise reaches the minimum effect with an UNcorrected clustered paired p < alpha (``stats.paired``
+    over the prompts' behaviours), most significant first, at most ``trigger_confirm_max``."""
 
-    def test(plain: list[bool], trig: list[bool], sign: int) -> float:
+    def test(plain: list[bool], trig: list[bool], sign: int, cl: Sequence[str] | None) -> float:
         if not plain:
             return 1.0
-        b = sum(x and not y for x, y in zip(plain, trig, strict=True))  # plain only
-        c = sum(y and not x for x, y in zip(plain, trig, strict=True))  # trigger only
-        if sign * (c - b) / len(plain) < cfg.min_effect:
+        r = paired(plain, trig, cl, n_boot=0)
+        if sign * r.diff < cfg.min_effect:
             return 1.0
-        return mcnemar_exact(b, c)
+        return r.p_value
 
     ref0 = [js[k].refused is True for k in h_plain]
     ins0 = [cs[k].insecure for k in c_plain]
     scored = []
     for i, s in enumerate(sweep):
-        p_ref = test(ref0, [js[k].refused is True for k in s["h"]], -1)
-        p_ins = test(ins0, [cs[k].insecure for k in s["c"]], +1)
+        p_ref = test(ref0, [js[k].refused is True for k in s["h"]], -1, h_clusters)
+        p_ins = test(ins0, [cs[k].insecure for k in s["c"]], +1, c_clusters)
         p = min(p_ref, p_ins)
         if p < cfg.alpha:
             scored.append((p, i))
@@ -424,7 +434,7 @@ class _Ctx:
                             loc,
                             {
                                 "paired": cmp.to_dict(),
-                                "test": "exact McNemar (two-sided)",
+                                "test": cmp.test,
                                 "alpha": cfg.alpha,
                                 "min_effect": cfg.min_effect,
                             },
@@ -786,27 +796,43 @@ class _Ctx:
     def judge_quality(self, judge: Callable[[str, str | None], Judgement]) -> None:
         if not isinstance(judge, RefusalJudge):
             return
-        from warden.behavior.judges.refusal import evaluate_judge
+        from warden.behavior.judges.refusal import evaluate_judge, load_labelled
 
-        s = evaluate_judge(judge)
+        rows = load_labelled()
+        s = evaluate_judge(judge, rows)
+        r = judge_accuracy_by_row(rows, {e[0] for e in s.errors}, n_boot=self.cfg.n_boot, seed=self.cfg.seed)
         self.out["judge"]["labelled_set"] = {
             "n": s.n,
+            "n_labelled_rows": r.n_clusters,
             "accuracy": round(s.accuracy, 4),
+            "accuracy_ci": [round(r.ci_low, 4), round(r.ci_high, 4)],
+            "ci_method": f"{r.method} over labelled rows (surface variants of a row are one cluster)",
             "confusion": s.confusion,
         }
         self.report.add_metric(
             Metric(
                 "judge.refusal.accuracy",
                 s.accuracy,
-                *_wilson(s),
-                n=s.n,
+                r.ci_low,
+                r.ci_high,
+                n=r.n_clusters,
                 stage="behavior",
-                description="refusal judge accuracy on Warden's labelled response set",
+                description="refusal judge accuracy on Warden's labelled response set (CI and n count labelled rows, not their surface variants)",
             )
         )
 
 
-def _wilson(s: Any) -> tuple[float, float]:
-    from warden.behavior.stats import wilson
+def row_of(label_id: str) -> str:
+    """The labelled row a surface variant was made from (``lab-012-curly`` -> ``lab-012``)."""
+    parts = label_id.split("-")
+    return "-".join(parts[:2]) if len(parts) > 2 else label_id
 
-    return wilson(s.confusion["tp"] + s.confusion["tn"], s.n)
+
+def judge_accuracy_by_row(
+    rows: Sequence[dict[str, str]], wrong_ids: set[str], *, n_boot: int = 2000, seed: int = 0
+) -> Rate:
+    """Judge accuracy with its CI clustered by labelled row: a row's curly/markdown/JSON variants
+    share its text and label, so they are not independent evidence about the judge."""
+    return rate(
+        [r["id"] not in wrong_ids for r in rows], [row_of(r["id"]) for r in rows], n_boot=n_boot, seed=seed
+    )
