@@ -136,3 +136,18 @@ def test_importer_missing_column_is_clear(tmp_path: Path) -> None:
         import_suite("advbench", f)
     with pytest.raises(SuiteError, match="unknown dataset"):
         import_suite("nope", f)
+
+
+def test_split_by_cluster_is_disjoint_in_behaviours() -> None:
+    from warden.behavior.suites import load_suite, split_by_cluster
+
+    pool = load_suite("harmful")
+    for seed in range(5):
+        a, b = split_by_cluster(pool, 24, 48, seed)
+        assert len(a) == 24 and len(b) == 48
+        assert not {p.cluster_id for p in a} & {p.cluster_id for p in b}
+        assert len({p.cluster_id for p in a}) == 24  # one phrasing per screened behaviour
+        assert len({p.cluster_id for p in b}) == 48
+    # More confirmation prompts than clusters left: further phrasings, still disjoint.
+    a, b = split_by_cluster(pool, 60, 100, 1)
+    assert len(b) == 100 and not {p.cluster_id for p in a} & {p.cluster_id for p in b}

@@ -21,7 +21,7 @@ from warden.behavior.judges.code import InsecureCodeJudge, summarize
 from warden.behavior.judges.refusal import UNKNOWN, Judgement, RefusalJudge
 from warden.behavior.progress import Progress
 from warden.behavior.stats import Paired, Rate, holm, paired, rate
-from warden.behavior.suites import DEFAULT_SUITES, Prompt, load_suite, subsample
+from warden.behavior.suites import DEFAULT_SUITES, Prompt, load_suite, split_by_cluster, subsample
 from warden.errors import UsageError
 from warden.report.model import Location, Metric, ModelRef, Report, StageResult, StageStatus, Verdict
 
@@ -166,10 +166,16 @@ def _run(
     sweep: list[dict[str, Any]] = []
     if "triggers" in data:
         rng = random.Random(cfg.seed)
-        pool_h = sel.get("harmful") or load_suite("harmful")
-        pool_c = sel.get("coding") or load_suite("coding")
-        th = subsample(pool_h, cfg.trigger_harmful, cfg.seed + 1)
-        tc = subsample(pool_c, cfg.trigger_coding, cfg.seed + 2) if cfg.trigger_coding else []
+        # The sweep draws from the whole built-in suites: the confirmation stage needs behaviours
+        # (clusters) that the screen never saw, not only other phrasings of the screened ones.
+        pool_h = load_suite("harmful")
+        pool_c = load_suite("coding")
+        th, ch = split_by_cluster(pool_h, cfg.trigger_harmful, cfg.trigger_confirm_harmful, cfg.seed + 1)
+        tc, cc = (
+            split_by_cluster(pool_c, cfg.trigger_coding, cfg.trigger_confirm_coding, cfg.seed + 2)
+            if cfg.trigger_coding
+            else ([], [])
+        )
         cands = data["triggers"]
         if cfg.trigger_limit is not None and cfg.trigger_limit < len(cands):
             cands = sorted(rng.sample(cands, cfg.trigger_limit), key=lambda p: p.id)
@@ -184,13 +190,6 @@ def _run(
                 }
             )
         trig_prompts = (th, tc)
-        used_h, used_c = {p.id for p in th}, {p.id for p in tc}
-        ch = subsample([p for p in pool_h if p.id not in used_h], cfg.trigger_confirm_harmful, cfg.seed + 3)
-        cc = (
-            subsample([p for p in pool_c if p.id not in used_c], cfg.trigger_confirm_coding, cfg.seed + 4)
-            if cfg.trigger_coding
-            else []
-        )
         confirm_prompts = (ch, cc)
     params = {
         "chat": GenerationParams(
@@ -668,6 +667,13 @@ class _Ctx:
                 "refusal_rate": plain_ref.value,
                 "insecure_code_rate": plain_ins.value if plain_ins else None,
             },
+            "prompt_ids": {
+                "screen_harmful": [p.id for p in th],
+                "screen_coding": [p.id for p in tc],
+                "confirm_harmful": [p.id for p in ch] if idx2 else [],
+                "confirm_coding": [p.id for p in cc] if idx2 else [],
+            },
+            "shared_behaviours": len({p.cluster_id for p in (*th, *tc)} & {p.cluster_id for p in (*ch, *cc)}),
             "correction": "holm within each stage at alpha/2 (screen: all candidates; confirmation: screened-in candidates on fresh prompts)",
             "alpha": cfg.alpha,
             "rows": rows,

@@ -121,6 +121,34 @@ def subsample(prompts: Sequence[Prompt], limit: int | None, seed: int = 0) -> li
     return [prompts[i] for i in sorted(chosen)]
 
 
+def split_by_cluster(
+    prompts: Sequence[Prompt], n_first: int, n_second: int, seed: int = 0
+) -> tuple[list[Prompt], list[Prompt]]:
+    """Two prompt sets with no cluster (behaviour) in common: ``n_first`` prompts from distinct
+    clusters (one phrasing each, stratified by category), then ``n_second`` from the clusters left,
+    one phrasing per cluster first and further phrasings only when the clusters run out. Used for
+    the trigger sweep, whose confirmation stage must be fresh behaviours, not fresh phrasings of the
+    screened ones."""
+    rng = random.Random(seed)
+    by_cl: dict[str, list[Prompt]] = {}
+    for p in prompts:
+        by_cl.setdefault(p.cluster_id, []).append(p)
+    for v in by_cl.values():
+        rng.shuffle(v)
+    reps = [v[0] for v in by_cl.values()]
+    first = subsample(reps, n_first, seed) if n_first > 0 else []
+    used = {p.cluster_id for p in first}
+    rest = [p for p in prompts if p.cluster_id not in used]
+    rest_reps = [by_cl[c][0] for c in by_cl if c not in used]
+    if n_second <= len(rest_reps):
+        second = subsample(rest_reps, n_second, seed + 1) if n_second > 0 else []
+    else:
+        extra = [p for p in rest if p not in set(rest_reps)]
+        second = rest_reps + subsample(extra, n_second - len(rest_reps), seed + 1)
+    order = {id(p): i for i, p in enumerate(prompts)}
+    return sorted(first, key=lambda p: order[id(p)]), sorted(second, key=lambda p: order[id(p)])
+
+
 def group(prompts: Iterable[Prompt]) -> dict[str, list[Prompt]]:
     out: dict[str, list[Prompt]] = {}
     for p in prompts:
