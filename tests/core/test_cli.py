@@ -32,9 +32,10 @@ def test_bad_option_is_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert rc == 2
 
 
-def test_empty_dir_json_is_clean(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_empty_dir_is_nothing_to_check(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     rc, out, _ = run(capsys, "scan", str(tmp_path), "--format", "json", "--quiet")
     doc = json.loads(out)
     assert doc["findings"][0]["rule_id"] == "SOURCE-EMPTY"
     assert doc["manifest"]["files"] == []
-    assert rc == 0
+    assert doc["stages"]["scan"]["status"] == "skipped"
+    assert rc == 2

@@ -13,9 +13,9 @@ def _lib() -> ModuleType:
     try:
         import model_signing
     except ImportError as exc:
-        raise WardenError(
-            "OpenSSF model signatures need the model-signing package", hint="pip install 'warden[attest]'"
-        ) from exc
+        from warden.extras import MissingExtra
+
+        raise MissingExtra("model_signing", "attest", "OpenSSF model signatures") from exc
     return model_signing
 
 

@@ -193,9 +193,9 @@ def _run_on_ray(
     try:
         import ray
     except ImportError as exc:
-        raise FleetError(
-            "fleet mode needs Ray", hint="pip install 'warden[fleet]' or use --executor local"
-        ) from exc
+        from warden.extras import MissingExtra
+
+        raise MissingExtra("ray", "fleet", "fleet mode (--executor ray; or use --executor local)") from exc
     started_here = False
     if not ray.is_initialized():
         try:

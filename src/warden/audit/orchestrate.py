@@ -96,9 +96,11 @@ def _run_stage(report: Report, stage: str, fn: Callable[[], Report]) -> None:
     try:
         part = fn()
     except ImportError as exc:
-        report.stages[stage] = StageResult(
-            stage, StageStatus.SKIPPED, f"not available in this install: {exc}"
-        )
+        from warden.extras import extra_for
+
+        missing = extra_for(exc, f"the {stage} stage")
+        why = missing.diagnostics() if missing else f"not available in this install: {exc}"
+        report.stages[stage] = StageResult(stage, StageStatus.SKIPPED, why)
         return
     except WardenError as exc:
         report.stages[stage] = StageResult(

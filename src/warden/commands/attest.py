@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from warden.commands.common import EXIT_ERROR, stderr_console
 from warden.errors import WardenError
@@ -99,10 +100,10 @@ def verify_command(
     try:
         res = verify_attestation(model, attestation, key, _load_verify_policy(policy))
     except (VerificationError, EnvelopeError) as exc:  # the model or attestation failed a check: exit 1
-        stderr_console().print(f"[bold red]REJECTED[/] {exc.diagnostics()}", highlight=False)
+        stderr_console().print(f"[bold red]REJECTED[/] {escape(exc.diagnostics())}", highlight=False)
         raise typer.Exit(1) from None
     except WardenError as exc:  # could not check at all (missing key, bad policy): exit 2
-        stderr_console().print(f"[bold red]error:[/] {exc.diagnostics()}", highlight=False)
+        stderr_console().print(f"[bold red]error:[/] {escape(exc.diagnostics())}", highlight=False)
         raise typer.Exit(EXIT_ERROR) from None
     if not quiet:
         stderr_console().print(

@@ -13,6 +13,7 @@ from warden.commands.common import (
     EXIT_OK,
     OutputFormat,
     emit_report,
+    final_exit,
     stderr_console,
 )
 from warden.report.model import Report, StageStatus, Verdict
@@ -70,8 +71,8 @@ def audit_command(
         offline=True if offline else None,
         log=(lambda m: console.print(f"[dim]… {m}[/]", highlight=False)),
     )
-    emit_report(report, fmt, output, quiet)
-    raise typer.Exit(audit_exit_code(report, strict))
+    wrote = emit_report(report, fmt, output, quiet)
+    raise typer.Exit(final_exit(audit_exit_code(report, strict), wrote))
 
 
 def audit_exit_code(report: Report, strict: bool) -> int:

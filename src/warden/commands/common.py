@@ -9,11 +9,13 @@ Exit codes (DESIGN.md, CLI contract):
 from __future__ import annotations
 
 import enum
+import os
 import sys
 from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from warden.errors import WardenError
 from warden.report.model import Report, Severity
@@ -41,7 +43,8 @@ class FailOn(str, enum.Enum):
 
 
 def stderr_console(quiet: bool = False) -> Console:
-    return Console(stderr=True, quiet=quiet)
+    # Not a terminal (CI logs, a pipe): never wrap, so each message stays one greppable line.
+    return Console(stderr=True, quiet=quiet, soft_wrap=not sys.stderr.isatty())
 
 
 def exit_code_for(report: Report, fail_on: FailOn, checked_anything: bool = True) -> int:
@@ -54,27 +57,50 @@ def exit_code_for(report: Report, fail_on: FailOn, checked_anything: bool = True
     return EXIT_OK
 
 
-def emit_report(report: Report, fmt: OutputFormat, output: Path | None, quiet: bool = False) -> None:
-    """Render ``report`` in ``fmt`` to ``output`` (or stdout). Table output to a TTY uses rich."""
+def emit_report(report: Report, fmt: OutputFormat, output: Path | None, quiet: bool = False) -> bool:
+    """Render ``report`` in ``fmt`` to ``output`` (or stdout). Table output to a TTY uses rich.
+
+    Returns False when ``output`` could not be written: the finished report is then saved to a
+    temporary file instead, and one line says where (the result is never lost to a traceback)."""
     from warden.report.renderers import get_renderer
 
     renderer = get_renderer(fmt.value)
     if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(renderer.render(report), encoding="utf-8")
+        text = renderer.render(report)
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            import tempfile
+
+            fd, spare = tempfile.mkstemp(prefix="warden-report-", suffix=renderer.extension)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            stderr_console().print(
+                "[bold red]error:[/] "
+                + escape(f"{output}: cannot write the report ({exc.strerror or exc}); ")
+                + escape(f"it was written to {spare} instead"),
+                highlight=False,
+            )
+            return False
         if not quiet:
-            stderr_console().print(f"wrote {fmt.value} report to {output}")
-        return
-    if fmt is OutputFormat.table:
-        if not quiet:
-            console = Console()
-            if not console.is_terminal:  # piped or CI: a readable width rather than rich's 80 columns
-                console = Console(width=160)
-            renderer.print(report, console)  # type: ignore[attr-defined]
-        return
-    sys.stdout.write(renderer.render(report))
-    if not renderer.render(report).endswith("\n"):
-        sys.stdout.write("\n")
+            stderr_console().print(f"wrote {fmt.value} report to {output}", highlight=False)
+        return True
+    if fmt is OutputFormat.table:  # --quiet silences progress and status lines, never the report
+        console = Console()
+        if not console.is_terminal:  # piped or CI: a readable width rather than rich's 80 columns
+            console = Console(width=160)
+        renderer.print(report, console)  # type: ignore[attr-defined]
+        return True
+    text = renderer.render(report)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return True
+
+
+def final_exit(code: int, wrote: bool) -> int:
+    """The exit code once the report is out: a report that could not go where it was asked is exit 2,
+    unless the result itself is exit 1 (a detection is never hidden behind an error)."""
+    return code if wrote or code == EXIT_FINDINGS else EXIT_ERROR
 
 
 def run_app(app: typer.Typer, argv: list[str] | None = None) -> int:
@@ -83,7 +109,7 @@ def run_app(app: typer.Typer, argv: list[str] | None = None) -> int:
         rc = app(args=argv, standalone_mode=False, prog_name="warden")
         return rc if isinstance(rc, int) else EXIT_OK
     except WardenError as exc:
-        stderr_console().print(f"[bold red]error:[/] {exc.diagnostics()}", highlight=False)
+        stderr_console().print(f"[bold red]error:[/] {escape(exc.diagnostics())}", highlight=False)
         return EXIT_ERROR
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
@@ -100,4 +126,15 @@ def run_app(app: typer.Typer, argv: list[str] | None = None) -> int:
             return EXIT_ERROR
         if "Abort" in names:
             return 130
+        if isinstance(exc, ImportError):
+            from warden.extras import extra_for
+
+            args = argv if argv is not None else sys.argv[1:]
+            cmd = next((a for a in args if not a.startswith("-")), None)
+            missing = extra_for(exc, f"warden {cmd}" if cmd else "warden")
+            if missing is not None:
+                stderr_console().print(
+                    f"[bold red]error:[/] {escape(missing.diagnostics())}", highlight=False
+                )
+                return EXIT_ERROR
         raise

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from warden.commands.common import FailOn, OutputFormat, emit_report, exit_code_for
+from warden.commands.common import FailOn, OutputFormat, emit_report, exit_code_for, final_exit
 
 
 def eval_command(
@@ -73,8 +73,8 @@ def eval_command(
         progress=False if quiet else None,
         batch_size=batch_size,
     )
-    emit_report(report, fmt, output, quiet)
-    raise typer.Exit(exit_code_for(report, fail_on, checked_anything=bool(report.metrics)))
+    wrote = emit_report(report, fmt, output, quiet)
+    raise typer.Exit(final_exit(exit_code_for(report, fail_on, checked_anything=bool(report.metrics)), wrote))
 
 
 def register(app: typer.Typer) -> None:

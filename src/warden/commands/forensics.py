@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from warden.commands.common import FailOn, OutputFormat, emit_report, exit_code_for
+from warden.commands.common import FailOn, OutputFormat, emit_report, exit_code_for, final_exit
 
 
 @contextmanager
@@ -47,11 +47,17 @@ def forensics_command(
     from warden.report.model import StageStatus
 
     with _status(quiet) as progress:
-        report = run_forensics(model, base=base, claimed_base=claimed_base,
-                               config=ForensicsConfig(threads=threads), progress=progress)
-    emit_report(report, fmt, output, quiet)
+        report = run_forensics(
+            model,
+            base=base,
+            claimed_base=claimed_base,
+            config=ForensicsConfig(threads=threads),
+            progress=progress,
+        )
+    wrote = emit_report(report, fmt, output, quiet)
     stage = report.stages.get("forensics")
-    raise typer.Exit(exit_code_for(report, fail_on, stage is not None and stage.status is StageStatus.RAN))
+    ran = stage is not None and stage.status is StageStatus.RAN
+    raise typer.Exit(final_exit(exit_code_for(report, fail_on, ran), wrote))
 
 
 def register(app: typer.Typer) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from warden.commands.common import FailOn, OutputFormat, emit_report, exit_code_for
+from warden.commands.common import FailOn, OutputFormat, emit_report, exit_code_for, final_exit
 from warden.commands.progress import byte_progress
 
 
@@ -43,8 +43,8 @@ def scan_command(
             manifest=not no_manifest,
             progress=progress,
         )
-    emit_report(report, fmt, output, quiet)
-    raise typer.Exit(exit_code_for(report, fail_on, checked_anything(report)))
+    wrote = emit_report(report, fmt, output, quiet)
+    raise typer.Exit(final_exit(exit_code_for(report, fail_on, checked_anything(report)), wrote))
 
 
 def register(app: typer.Typer) -> None:

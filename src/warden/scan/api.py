@@ -3,6 +3,7 @@ threads) while the format scanners walk them, and return a ``Report``."""
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from collections.abc import Callable
@@ -31,6 +32,16 @@ EMPTY_SOURCE = rule(
     "The model has no files",
     "Nothing was found to scan.",
     "Check the path or repository id.",
+)
+
+SYMLINK_BROKEN = rule(
+    "SOURCE-SYMLINK-BROKEN",
+    Severity.MEDIUM,
+    "Symlink that loops or points nowhere",
+    "A file in the model is a symbolic link that cannot be resolved (a loop, or a missing target). "
+    "Nothing behind it could be checked; a loader that follows it fails, or reads whatever appears "
+    "at the target later.",
+    "Remove the link, or replace it with the real file.",
 )
 
 ProgressFn = Callable[[str, int, int], None]  # (description, advance, total)
@@ -74,12 +85,13 @@ def scan_model(
     if not files:
         report.add([EMPTY_SOURCE(Location(file="."))])
     checked = [o for o in scanner.outcomes if o.status in {"scanned", "malformed"}]
-    report.stages["scan"] = StageResult(
-        "scan",
-        StageStatus.RAN if checked or not files else StageStatus.FAILED,
-        "" if checked else ("no files" if not files else "no file could be checked"),
-        seconds=time.perf_counter() - started,
-    )
+    if checked:
+        status, reason = StageStatus.RAN, ""
+    elif not files:
+        status, reason = StageStatus.SKIPPED, f"nothing to check: no files in {source.path}"
+    else:
+        status, reason = StageStatus.FAILED, "no file could be checked: " + _unchecked(scanner.outcomes)
+    report.stages["scan"] = StageResult("scan", status, reason, seconds=time.perf_counter() - started)
     report.data["scan"] = {
         "source": {"kind": source.kind, "path": str(source.path), "revision": source.revision},
         "files": [_outcome_dict(o) for o in scanner.outcomes],
@@ -89,8 +101,14 @@ def scan_model(
 
 
 def checked_anything(report: Report) -> bool:
-    scan = report.data.get("scan", {})
-    return bool(scan.get("checked_files")) or not scan.get("files")
+    return bool(report.data.get("scan", {}).get("checked_files"))
+
+
+def _unchecked(outcomes: list[FileOutcome], show: int = 5) -> str:
+    """``a.bin (empty file (0 bytes)), b.dat (no parser for this content), … and 3 more``."""
+    parts = [f"{o.path} ({o.reason})" if o.reason else o.path for o in outcomes[:show]]
+    more = f", … and {len(outcomes) - show} more" if len(outcomes) > show else ""
+    return ", ".join(parts) + more
 
 
 def _size(path: Path) -> int:
@@ -108,7 +126,15 @@ def _symlink_findings(source: ResolvedSource, files: list[tuple[Path, str]]) -> 
     out = []
     trust = source.trust_root
     for path, rel in files:
-        if not path.is_symlink() or trust is None:
+        if not path.is_symlink():
+            continue
+        try:
+            path.stat()
+        except OSError as exc:
+            why = "symlink loop" if exc.errno == errno.ELOOP else (exc.strerror or str(exc))
+            out.append(SYMLINK_BROKEN(Location(file=rel), {"link": os.readlink(path), "problem": why}))
+            continue
+        if trust is None:
             continue
         target = Path(os.path.realpath(path))
         if not target.is_relative_to(trust):

@@ -42,6 +42,15 @@ UNRECOGNISED = rule(
     "so nothing about it could be checked.",
     "Find out what the file is before loading it; convert weights to safetensors.",
 )
+EMPTY_FILE = rule(
+    "FORMAT-EMPTY-FILE",
+    Severity.MEDIUM,
+    "Model file is empty (0 bytes)",
+    "The file has a name used for model weights or configuration but holds no bytes: a truncated "
+    "download or upload. Nothing in it could be checked, and a loader will fail or fall back to "
+    "another file.",
+    "Download the file again and compare its size and SHA-256 with the publisher's.",
+)
 MISMATCH = rule(
     "FORMAT-MISMATCH",
     Severity.MEDIUM,
@@ -132,13 +141,15 @@ class Scanner:
         if scanner is None:
             if suffix in MODEL_EXTENSIONS and size > 0:
                 yield UNRECOGNISED(location, {"extension": suffix, "head": head[:16]})
+            elif suffix in MODEL_EXTENSIONS:
+                yield EMPTY_FILE(location, {"extension": suffix, "size": 0})
             if top_level:
                 self.outcomes.append(
                     FileOutcome(
                         location.file,
                         None,
                         "unrecognised" if suffix in MODEL_EXTENSIONS else "skipped",
-                        "no parser for this content",
+                        "empty file (0 bytes)" if size == 0 else "no parser for this content",
                     )
                 )
             return
@@ -149,7 +160,9 @@ class Scanner:
         # Polyglots: a loader that tries several formats in turn (torch.load: zip, then tar, then pickle)
         # may read the bytes as a pickle even when another parser claimed them first. Walk them as one too.
         for extra in self.scanners:
-            if extra is not scanner and extra.name in POLYGLOT_ALSO and extra.sniff(head, ""):  # bytes alone
+            if extra is scanner or extra.name not in POLYGLOT_ALSO or _zip_head(head):
+                continue
+            if extra.sniff(head, ""):  # bytes alone
                 stream.seek(0)
                 yield from self._run(extra, stream, size, location, ctx)
         if top_level:
@@ -166,7 +179,9 @@ class Scanner:
             return "malformed", exc.message
         except FormatError as exc:
             yield scanner.malformed_rule(
-                _at(location, exc.offset), {"format": scanner.name, "error": exc.message}
+                _at(location, exc.offset),
+                {"format": scanner.name, "error": exc.message},
+                severity=getattr(exc, "severity", None),  # a parser may sharpen it (inert pickle)
             )
             return "malformed", exc.message
         except RecursionError:
@@ -181,6 +196,16 @@ class Scanner:
             )
             return "error", f"{type(exc).__name__}: {exc}"
         return "scanned", ""
+
+
+def _zip_head(head: bytes) -> bool:
+    """A stream that starts with a zip local header is never unpickled from offset 0: torch.load and
+    numpy.load test these four bytes and take their zip reader (which fails rather than falling back
+    to pickle), and as a pickle the bytes start with PERSID ('P'), which ``pickle.load`` and joblib
+    (no ``persistent_load``) refuse before any other opcode, while torch's legacy loader asserts a
+    tuple id. Walking it as a pickle only reads member headers and compressed data as opcodes: that
+    gave PICKLE-MALFORMED and PICKLE-INDIRECT-CALL on ordinary ``torch.save`` zips."""
+    return head[:4] == b"PK\x03\x04"
 
 
 def _at(location: Location, offset: int | None) -> Location:

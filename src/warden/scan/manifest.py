@@ -81,7 +81,12 @@ def build_manifest(
         try:
             digest, size = sha256_file(path)
         except OSError as exc:
-            raise SourceError(f"cannot read for hashing: {exc.strerror or exc}", path=rel) from exc
+            if not path.is_symlink():
+                raise SourceError(f"cannot read for hashing: {exc.strerror or exc}", path=rel) from exc
+            # A symlink that loops or dangles has no content: the manifest binds the link itself (its
+            # target text), so adding, removing or re-pointing it still changes the digest. The scan
+            # reports it as a finding.
+            digest, size = hashlib.sha256(b"symlink:" + os.fsencode(os.readlink(path))).hexdigest(), 0
         if progress:
             progress(size)
         return FileDigest(path=rel, sha256=digest, size=size)

@@ -67,7 +67,9 @@ class OpenAIBackend(Backend):
         try:
             import httpx  # noqa: F401
         except ImportError as exc:  # pragma: no cover
-            raise BackendError("the openai backend needs httpx", hint="pip install 'warden[serve]'") from exc
+            from warden.extras import MissingExtra
+
+            raise MissingExtra("httpx", "ml", "the openai backend") from exc
         if not base_url.startswith(("http://", "https://")):
             raise BackendError(f"base URL must start with http:// or https://, got {base_url!r}")
         if not model:

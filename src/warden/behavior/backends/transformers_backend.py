@@ -41,6 +41,15 @@ def dir_digest(root: Path) -> str:
     return h.hexdigest()
 
 
+def file_digest(path: Path) -> str:
+    """SHA-256 of one weights file (a GGUF model is the file)."""
+    fh = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            fh.update(chunk)
+    return fh.hexdigest()
+
+
 class TransformersBackend(Backend):
     name = "transformers"
     whitebox = True
@@ -52,22 +61,35 @@ class TransformersBackend(Backend):
         device: str = "auto",
         dtype: str = "auto",
         batch_size: int = 32,
+        gguf_file: str | Path | None = None,
     ) -> None:
+        """``path``: a Hugging Face model directory, or with ``gguf_file`` a GGUF file (or the folder
+        holding it): transformers dequantizes the GGUF to ``dtype`` and takes the tokenizer and the chat
+        template from the GGUF metadata (the template is rendered in transformers' jinja2 sandbox)."""
         try:
             import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
         except ImportError as exc:  # pragma: no cover - the ml extra is missing
-            raise BackendError(
-                "the transformers backend needs torch and transformers",
-                hint="pip install 'warden[ml]'",
-            ) from exc
+            from warden.extras import MissingExtra
+
+            raise MissingExtra(exc.name or "torch", "ml", "the transformers backend") from exc
         self.path = Path(path)
-        if not (self.path / "config.json").is_file():
+        self.gguf: Path | None = None
+        if gguf_file is not None:
+            g = Path(gguf_file)
+            self.gguf = g if g.is_absolute() or g.parent != Path(".") else self.path / g
+            if self.path.is_file() or self.path == self.gguf:
+                self.path = self.gguf.parent
+            if not self.gguf.is_file():
+                raise BackendError("no such GGUF file", path=str(self.gguf))
+            config: object = {}
+        elif not (self.path / "config.json").is_file():
             raise BackendError("not a local Hugging Face model directory (no config.json)", path=str(path))
-        try:
-            config = json.loads((self.path / "config.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise BackendError(f"config.json is unreadable: {exc}", path=str(path)) from exc
+        else:
+            try:
+                config = json.loads((self.path / "config.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise BackendError(f"config.json is unreadable: {exc}", path=str(path)) from exc
         if isinstance(config, dict) and config.get("auto_map"):
             raise BackendError(
                 "the model needs code from its repository (config.json has auto_map); Warden never "
@@ -87,15 +109,21 @@ class TransformersBackend(Backend):
 
         # Warden draws its own progress (and none with --quiet). transformers leaves this function unannotated.
         cast("Callable[[], None]", hf_logging.disable_progress_bar)()
+        extra: dict[str, Any] = {"gguf_file": self.gguf.name} if self.gguf is not None else {}
+        where = str(self.gguf or self.path)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(
-                str(self.path), trust_remote_code=False, local_files_only=True
+                str(self.path), trust_remote_code=False, local_files_only=True, **extra
             )
             self.model = AutoModelForCausalLM.from_pretrained(
-                str(self.path), trust_remote_code=False, local_files_only=True, dtype=tdtype
+                str(self.path), trust_remote_code=False, local_files_only=True, dtype=tdtype, **extra
             )
-        except (OSError, ValueError, KeyError) as exc:
-            raise BackendError(f"could not load the model: {exc}", path=str(path)) from exc
+        except ImportError as exc:  # GGUF loading needs the gguf and accelerate packages
+            raise BackendError(
+                f"could not load the model: {exc}", path=where, hint="pip install 'warden[ml]'"
+            ) from exc
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+            raise BackendError(f"could not load the model: {exc}", path=where) from exc
         # Through the nn.Module interface: transformers' PreTrainedModel.eval is unannotated, and its
         # to() (decorated with functools.wraps(nn.Module.to)) types as a plain function whose first
         # parameter is self. Same objects and methods at run time.
@@ -113,13 +141,14 @@ class TransformersBackend(Backend):
     # -- identity -------------------------------------------------------------------------------
     def model_digest(self) -> str:
         if self._digest is None:
-            self._digest = "sha256:" + dir_digest(self.path)
+            self._digest = "sha256:" + (file_digest(self.gguf) if self.gguf else dir_digest(self.path))
         return self._digest
 
     def describe(self) -> dict[str, Any]:
         return {
             "backend": self.name,
-            "path": str(self.path),
+            "path": str(self.gguf or self.path),
+            **({"format": "gguf (dequantized by transformers)"} if self.gguf else {}),
             "device": self.device,
             "dtype": str(self.model.dtype).removeprefix("torch."),
             "batch_size": self.batch_size,
@@ -211,7 +240,9 @@ class TransformersBackend(Backend):
         for mod in self.model.modules():
             if isinstance(mod, self._torch.nn.ModuleList) and len(mod) == n:
                 return mod
-        raise BackendError("could not find the decoder layers for activation hooks", path=str(self.path))
+        raise BackendError(
+            "could not find the decoder layers for activation hooks", path=str(self.gguf or self.path)
+        )
 
     def _forward_last(self, conversations: Sequence[Conversation], want_acts: bool) -> tuple[Any, Any]:
         """Residual stream after every decoder layer and next-token log-probs, at the last prompt
