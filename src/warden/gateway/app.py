@@ -4,7 +4,6 @@ bodies, and that makes sure a request's audit record is committed before its res
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -16,7 +15,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field, ValidationError
 
 from warden.gateway import errors as E
-from warden.gateway import pipeline
+from warden.gateway import pipeline, strictjson
 from warden.gateway.core import Gateway
 from warden.gateway.openai_schema import ChatRequest
 from warden.gateway.trace import Trace
@@ -230,8 +229,10 @@ async def _parse(request: Request, limit: int) -> ChatRequest:
             raise E.InvalidRequest(f"request body larger than {limit} bytes", code="body_too_large")
         chunks.append(part)
     try:
-        data = json.loads(b"".join(chunks))
-    except ValueError:
+        data = strictjson.loads(b"".join(chunks), duplicate_keys=True)
+    except strictjson.StrictJSONError as exc:
+        raise E.InvalidRequest(f"request body is not valid JSON: {exc}", code="invalid_json") from None
+    except (ValueError, RecursionError):
         raise E.InvalidRequest("request body is not valid JSON", code="invalid_json") from None
     try:
         return ChatRequest.model_validate(data)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
+from warden.gateway import strictjson
 from warden.gateway.canonical import canonical_json, digest
 from warden.gateway.core import Gateway
 from warden.gateway.errors import ApprovalRequired, ContentBlocked, InvalidRequest, NotFound, PermissionDenied
@@ -21,7 +22,7 @@ from warden.gateway.policy import Policy
 from warden.gateway.rails import runner
 from warden.gateway.rails.interface import Action, Decision, Message, RailContext, Span
 from warden.gateway.tools.approvals import APPROVED, DENIED
-from warden.gateway.tools.guard import Sources, ToolCall, ToolDecision
+from warden.gateway.tools.guard import Sources, ToolCall, ToolDecision, mark_defects, new_call_id
 from warden.gateway.trace import Trace
 
 NOTICE = "[warden]"
@@ -40,6 +41,11 @@ class Prepared:
     def sources(self) -> Sources:
         """Trusted vs untrusted text, built only when the model actually calls a tool."""
         return Sources.of(self.ctx.messages, self.policy, _previous_calls(self.request))
+
+    @cached_property
+    def history_ids(self) -> frozenset[str]:
+        """Tool-call ids already used in the conversation: a new call may not reuse one."""
+        return frozenset(c.id for m in self.request.messages for c in m.tool_calls or [])
 
 
 def _messages(req: ChatRequest) -> tuple[Message, ...]:
@@ -61,11 +67,46 @@ def _previous_calls(req: ChatRequest) -> frozenset[tuple[str, str]]:
     for m in req.messages:
         for c in m.tool_calls or []:
             try:
-                args = json.loads(c.function.arguments or "{}")
+                args = strictjson.loads(c.function.arguments or "{}")
             except ValueError:
                 continue
             out.add((c.function.name, canonical_json(args)))
     return frozenset(out)
+
+
+def _check_history(req: ChatRequest) -> None:
+    """Tool results are attributed to their call by id (a trusted tool's output is trusted): an id used by
+    two calls, or answered twice, would let one tool's output pass for another's. Refused, as are
+    earlier call arguments that are not strict JSON (duplicate keys, NaN, Infinity, 1e309)."""
+    calls: set[str] = set()
+    answered: set[str] = set()
+    for i, m in enumerate(req.messages):
+        for c in m.tool_calls or []:
+            if c.id in calls:
+                raise InvalidRequest(
+                    f"messages[{i}]: tool call id {c.id[:64]!r} is used by more than one call",
+                    code="duplicate_tool_call_id",
+                    param=f"messages.{i}.tool_calls",
+                )
+            calls.add(c.id)
+            try:
+                strictjson.loads(c.function.arguments or "{}")
+            except strictjson.StrictJSONError as exc:
+                raise InvalidRequest(
+                    f"messages[{i}]: arguments of tool call {c.id[:64]!r}: {exc}",
+                    code="invalid_tool_arguments",
+                    param=f"messages.{i}.tool_calls",
+                ) from None
+            except (ValueError, RecursionError):
+                pass  # not JSON at all: never counted as an earlier call
+        if m.role == "tool" and m.tool_call_id is not None:
+            if m.tool_call_id in answered:
+                raise InvalidRequest(
+                    f"messages[{i}]: tool call {m.tool_call_id[:64]!r} is answered more than once",
+                    code="duplicate_tool_call_id",
+                    param=f"messages.{i}.tool_call_id",
+                )
+            answered.add(m.tool_call_id)
 
 
 def _resolve_task(gw: Gateway, principal: Principal, header: str | None) -> str | None:
@@ -101,6 +142,7 @@ async def prepare(
         raise InvalidRequest(f"more than {policy.server.max_messages} messages", code="too_many_messages")
     task = _resolve_task(gw, principal, task_header)
     trace.task = task
+    _check_history(req)
 
     tools = req.tools or []
     if tools:
@@ -236,17 +278,25 @@ async def _upstream(gw: Gateway, body: dict[str, Any], trace: Trace) -> dict[str
 
 
 def _calls(message: dict[str, Any]) -> list[ToolCall]:
+    """The answer's calls, one ToolCall per call object, in order. A call without an id gets a fresh one
+    from the gateway (never ``call_<i>``, which the model could have used for another call)."""
     out = []
-    for i, c in enumerate(message.get("tool_calls") or []):
+    raw = message.get("tool_calls") or []
+    for c in raw if isinstance(raw, list) else []:
         if not isinstance(c, dict):
+            out.append(ToolCall(new_call_id(), "", "", defect="a tool call that is not an object"))
             continue
         fn: dict[str, Any] = c["function"] if isinstance(c.get("function"), dict) else {}
         args = fn.get("arguments", "")
+        if not isinstance(args, str):
+            try:
+                args = canonical_json(args)
+            except (TypeError, ValueError):
+                args = ""
+        cid = c.get("id")
         out.append(
             ToolCall(
-                str(c.get("id") or f"call_{i}"),
-                str(fn.get("name", "")),
-                args if isinstance(args, str) else json.dumps(args),
+                str(cid) if isinstance(cid, str) and cid else new_call_id(), str(fn.get("name", "")), args
             )
         )
     return out
@@ -276,6 +326,8 @@ def _notice(d: ToolDecision) -> str:
 
 
 def decide_tools(gw: Gateway, prep: Prepared, calls: list[ToolCall], trace: Trace) -> list[ToolDecision]:
+    """One decision per call object, in order (the caller emits ``d.wire()`` of the allowed ones)."""
+    calls = mark_defects(calls, prep.history_ids) if calls else calls
     return [
         gw.tools.check(
             c, principal=prep.principal, task=prep.task, sources=prep.sources, request_id=trace.request_id
@@ -342,7 +394,11 @@ async def complete(gw: Gateway, prep: Prepared, trace: Trace) -> dict[str, Any]:
             body = dict(body)
             body["messages"] = [
                 *body["messages"],
-                {"role": "assistant", "content": content or None, "tool_calls": message.get("tool_calls")},
+                {
+                    "role": "assistant",
+                    "content": content or None,
+                    "tool_calls": [d.wire() for d in tool_decisions],
+                },
             ] + [
                 {
                     "role": "tool",
@@ -380,17 +436,9 @@ def _assemble(gw: Gateway, resp: dict[str, Any], message: dict[str, Any], conten
     else:
         spans = [s for d in out_decisions if d.action is Action.REDACT for s in d.spans]
         text = runner.redact(content, spans) if spans else content
-        by_id = {c.get("id"): c for c in message.get("tool_calls") or [] if isinstance(c, dict)}
-        for d in tool_decisions:
+        for d in tool_decisions:  # per decided call object, never looked up by a model-chosen id
             if d.action in (Action.ALLOW, Action.FLAG):
-                allowed_calls.append(
-                    by_id.get(d.call.id)
-                    or {
-                        "id": d.call.id,
-                        "type": "function",
-                        "function": {"name": d.call.name, "arguments": d.call.arguments_json},
-                    }
-                )
+                allowed_calls.append(d.wire())
             else:
                 notices.append(_notice(d))
         if tool_decisions and not allowed_calls:

@@ -29,7 +29,7 @@ from warden.gateway.pipeline import (
 from warden.gateway.rails import runner
 from warden.gateway.rails.interface import Action, Decision
 from warden.gateway.streaming import AlreadySent, HoldBack
-from warden.gateway.tools.guard import ToolCall
+from warden.gateway.tools.guard import ToolCall, new_call_id
 from warden.gateway.trace import Trace
 
 
@@ -128,13 +128,9 @@ async def _relay(
             delta = choice.get("delta") or {}
             if isinstance(delta.get("content"), str):
                 hb.add(delta["content"])
-            for tc in delta.get("tool_calls") or []:
-                if isinstance(tc, dict):
-                    slot = acc.setdefault(int(tc.get("index", 0)), {"id": None, "name": "", "arguments": ""})
-                    slot["id"] = tc.get("id") or slot["id"]
-                    fn = tc.get("function") or {}
-                    slot["name"] += fn.get("name") or ""
-                    slot["arguments"] += fn.get("arguments") or ""
+            tcs = delta.get("tool_calls") or []
+            for tc in tcs if isinstance(tcs, list) else []:
+                _accumulate(acc, tc)
             finish = choice.get("finish_reason") or finish
             if hb.due():
                 await check()
@@ -149,17 +145,15 @@ async def _relay(
         piece = hb.release(final=True)
         if piece:
             yield chunk({"content": piece})
-        calls = [ToolCall(v["id"] or f"call_{i}", v["name"], v["arguments"]) for i, v in sorted(acc.items())]
+        calls = [_slot_call(v) for _, v in sorted(acc.items())]
         decisions = await commit_tools(gw, prep, decide_tools(gw, prep, calls, trace), trace)
         trace.tool_decisions.extend(decisions)
         allowed = [d for d in decisions if d.action in (Action.ALLOW, Action.FLAG)]
-        notices = [_notice(d) for d in decisions if d not in allowed]
+        notices = [_notice(d) for d in decisions if d.action not in (Action.ALLOW, Action.FLAG)]
         if notices:
             yield chunk({"content": ("\n" if hb.text else "") + "\n".join(notices)})
-        if allowed:
-            yield chunk({"tool_calls": [
-                {"index": i, "id": d.call.id, "type": "function", "function": {"name": d.call.name, "arguments": d.call.arguments_json}}
-                for i, d in enumerate(allowed)]})  # fmt: skip
+        if allowed:  # per decided call object, built from the decision (d.wire()), never from the stream
+            yield chunk({"tool_calls": [{"index": i, **d.wire()} for i, d in enumerate(allowed)]})
         final_reason = "tool_calls" if allowed else ("stop" if calls else finish or "stop")
         charge_tokens(gw, prep, trace, len(hb.text))
         await finish_record(200, None)
@@ -197,6 +191,45 @@ async def _relay(
                 except AuditError:
                     pass
             await _aclose(it)
+
+
+MAX_CALL_SLOTS = 256
+
+
+def _accumulate(acc: dict[int, dict[str, Any]], tc: Any) -> None:
+    """Merge one streamed tool-call delta into its slot (OpenAI: the id and name come with a call's first
+    delta, the arguments in pieces). A delta that names a *different* id for a slot already open is not
+    merged silently: the slot is marked, and its call is blocked as it is."""
+    if not isinstance(tc, dict):
+        return
+    index = tc.get("index", 0)
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < MAX_CALL_SLOTS:
+        index = -1 - len(acc)  # a slot of its own, blocked
+        acc[index] = {
+            "id": None,
+            "name": "",
+            "arguments": "",
+            "defect": "a streamed tool call without a valid index",
+        }
+        return
+    slot = acc.setdefault(index, {"id": None, "name": "", "arguments": "", "defect": ""})
+    cid = tc.get("id")
+    if isinstance(cid, str) and cid:
+        if slot["id"] is not None and slot["id"] != cid and not slot["defect"]:
+            slot["defect"] = (
+                f"stream changed the id of tool call {index} from {slot['id'][:64]!r} to {cid[:64]!r}"
+            )
+        slot["id"] = slot["id"] or cid
+    fn: dict[str, Any] = tc["function"] if isinstance(tc.get("function"), dict) else {}
+    name, args = fn.get("name"), fn.get("arguments")
+    slot["name"] += name if isinstance(name, str) else ""
+    slot["arguments"] += args if isinstance(args, str) else ""
+    if len(slot["arguments"]) > 1_000_000 and not slot["defect"]:
+        slot["defect"], slot["arguments"] = "streamed tool call arguments too long", ""
+
+
+def _slot_call(v: dict[str, Any]) -> ToolCall:
+    return ToolCall(v["id"] or new_call_id(), v["name"], v["arguments"], defect=v["defect"])
 
 
 async def _aclose(it: Any) -> None:

@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from warden.gateway import strictjson
 from warden.gateway.canonical import canonical_json, digest
 from warden.gateway.detectors import pii
 from warden.gateway.keys import Principal
@@ -23,18 +24,30 @@ MAX_ARGUMENT_CHARS = 100_000
 
 @dataclass(frozen=True)
 class ToolCall:
+    """One call as the model emitted it. ``defect`` is set by the bookkeeping before any policy runs (an
+    id shared with another call, a stream that changed a call's id): such a call is blocked as it is."""
+
     id: str
     name: str
     arguments_json: str
+    defect: str = ""
+
+    def parse(self) -> tuple[dict[str, Any] | None, str]:
+        """The arguments object, or None and why not (strict JSON: no duplicate keys, finite numbers)."""
+        if len(self.arguments_json) > MAX_ARGUMENT_CHARS:
+            return None, f"arguments longer than {MAX_ARGUMENT_CHARS} characters"
+        try:
+            value = strictjson.loads(self.arguments_json or "{}")
+        except strictjson.StrictJSONError as exc:
+            return None, f"arguments are not strict JSON: {exc}"
+        except (ValueError, RecursionError):
+            return None, "arguments are not a JSON object"
+        if not isinstance(value, dict):
+            return None, "arguments are not a JSON object"
+        return value, ""
 
     def parsed(self) -> dict[str, Any] | None:
-        if len(self.arguments_json) > MAX_ARGUMENT_CHARS:
-            return None
-        try:
-            value = json.loads(self.arguments_json or "{}")
-        except ValueError:
-            return None
-        return value if isinstance(value, dict) else None
+        return self.parse()[0]
 
 
 @dataclass(frozen=True)
@@ -48,6 +61,16 @@ class ToolDecision:
     approval: Approval | None = None
     new_approval: bool = False
     rules: tuple[str, ...] = field(default=())  # which controls fired: allowlist, schema, taint, ...
+
+    def wire(self) -> dict[str, Any]:
+        """The call as it goes to the client, built from what was decided and nothing else: this id,
+        this name and the canonical form of the arguments the checks read (never the model's object)."""
+        args = self.arguments if self.call.parsed() is not None else self.call.arguments_json
+        return {
+            "id": self.call.id,
+            "type": "function",
+            "function": {"name": self.call.name, "arguments": args},
+        }
 
     def to_record(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -63,6 +86,35 @@ class ToolDecision:
         if self.approval is not None:
             out["approval"] = self.approval.receipt()
         return out
+
+
+MAX_CALLS_PER_ANSWER = 64
+
+
+def new_call_id() -> str:
+    import secrets
+
+    return "call_w" + secrets.token_hex(12)
+
+
+def mark_defects(calls: list[ToolCall], taken: frozenset[str] = frozenset()) -> list[ToolCall]:
+    """Every call is decided by itself, and a client maps each tool result back by id: an id two calls in
+    one answer share, or one already used earlier in the conversation, makes that mapping ambiguous, so
+    those calls are blocked (not matched, not merged). Beyond ``MAX_CALLS_PER_ANSWER`` calls are blocked."""
+    counts: dict[str, int] = {}
+    for c in calls:
+        counts[c.id] = counts.get(c.id, 0) + 1
+    out = []
+    for i, c in enumerate(calls):
+        defect = c.defect
+        if not defect and counts[c.id] > 1:
+            defect = f"tool call id {c.id[:64]!r} is shared by {counts[c.id]} calls in one answer"
+        elif not defect and c.id in taken:
+            defect = f"tool call id {c.id[:64]!r} was already used earlier in the conversation"
+        elif not defect and i >= MAX_CALLS_PER_ANSWER:
+            defect = f"more than {MAX_CALLS_PER_ANSWER} tool calls in one answer"
+        out.append(replace(c, defect=defect) if defect != c.defect else c)
+    return out
 
 
 def _sha(text: str) -> str:
@@ -123,6 +175,10 @@ class ToolGuard:
     def check(
         self, call: ToolCall, *, principal: Principal, task: str | None, sources: Sources, request_id: str
     ) -> ToolDecision:
+        if call.defect:
+            return ToolDecision(
+                call, Action.BLOCK, (call.defect,), call.arguments_json[:2000], rules=("bookkeeping",)
+            )
         if not self.policy.tool_controls.enforce:
             args = call.parsed()
             return ToolDecision(
@@ -140,12 +196,12 @@ class ToolGuard:
                 rules=("allowlist",),
             )
         spec: ToolSpec = self.policy.tools[call.name]
-        args = call.parsed()
+        args, why = call.parse()
         if args is None:
             return ToolDecision(
                 call,
                 Action.BLOCK,
-                ("arguments are not a JSON object",),
+                (why,),
                 call.arguments_json[:2000],
                 rules=("arguments",),
             )
@@ -273,4 +329,4 @@ class ToolGuard:
         return decision
 
 
-__all__ = ["Sources", "ToolCall", "ToolDecision", "ToolGuard", "digest"]
+__all__ = ["Sources", "ToolCall", "ToolDecision", "ToolGuard", "digest", "mark_defects", "new_call_id"]
