@@ -199,9 +199,6 @@ def create_app(gw: Gateway, *, manage_lifecycle: bool = True, freeze_gc: bool = 
             note = ApprovalNote.model_validate_json(raw).note if raw.strip() else ""
         except ValidationError:
             raise E.InvalidRequest('body must be {"note": "..."}') from None
-        approval = gw.approvals.get(approval_id)
-        if approval.principal == approver.key_id and "admin" not in approver.spec.scopes:
-            raise E.PermissionDenied("a key cannot approve its own requests", code="self_approval")
         decided = await gw.decide(
             approval_id, approve=approve, approver=approver.key_id, note=note, request_id=Trace().request_id
         )

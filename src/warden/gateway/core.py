@@ -12,7 +12,7 @@ from typing import Any
 
 from warden.gateway.audit.log import AuditLog
 from warden.gateway.backends.interface import Backend
-from warden.gateway.errors import AuditError, Overloaded, PolicyError
+from warden.gateway.errors import AuditError, Overloaded, PermissionDenied, PolicyError
 from warden.gateway.keys import KeyStore, RateLimiter
 from warden.gateway.metrics import Metrics
 from warden.gateway.policy import Policy
@@ -114,7 +114,7 @@ class Gateway:
         self.keys = KeyStore(policy)
         self.limits = RateLimiter()
         self.budgets = Budgets()
-        self.approvals = ApprovalQueue(policy.approvals.ttl_s, policy.approvals.max_pending)
+        self.approvals = ApprovalQueue.of(policy.approvals)
         self.tools = ToolGuard(policy, self.budgets, self.approvals)
         try:
             self.input_rails, self.output_rails = runner.build(policy)
@@ -129,7 +129,7 @@ class Gateway:
         one gateway; the audit log keeps everything)."""
         self.limits = RateLimiter()
         self.budgets = Budgets()
-        self.approvals = ApprovalQueue(self.policy.approvals.ttl_s, self.policy.approvals.max_pending)
+        self.approvals = ApprovalQueue.of(self.policy.approvals)
         self.tools = ToolGuard(self.policy, self.budgets, self.approvals)
 
     # life cycle ---------------------------------------------------------------------------------
@@ -228,6 +228,9 @@ class Gateway:
     async def decide(
         self, approval_id: str, *, approve: bool, approver: str, note: str, request_id: str
     ) -> Approval:
+        pending = self.approvals.get(approval_id)
+        if pending.principal == approver:  # nobody, admin included, decides on their own key's calls
+            raise PermissionDenied("a key cannot decide on its own requests", code="self_approval")
         decided = self.approvals.preview_decision(approval_id, approve=approve, approver=approver, note=note)
         await self.approval_event("approved" if approve else "denied", decided, request_id)  # audit first
         self.approvals.store(decided)

@@ -116,7 +116,7 @@ def _resolve_task(gw: Gateway, principal: Principal, header: str | None) -> str 
         return None
     if task not in gw.policy.tasks:
         raise InvalidRequest(f"unknown task {task!r}", code="unknown_task")
-    if header and spec.tasks and task not in spec.tasks and task != spec.default_task:
+    if header and task not in spec.tasks and task != spec.default_task:  # a key without tasks has none
         raise PermissionDenied(f"key {principal.key_id!r} may not run task {task!r}", code="task_not_allowed")
     return task
 
@@ -328,12 +328,19 @@ def _notice(d: ToolDecision) -> str:
 def decide_tools(gw: Gateway, prep: Prepared, calls: list[ToolCall], trace: Trace) -> list[ToolDecision]:
     """One decision per call object, in order (the caller emits ``d.wire()`` of the allowed ones)."""
     calls = mark_defects(calls, prep.history_ids) if calls else calls
-    return [
-        gw.tools.check(
-            c, principal=prep.principal, task=prep.task, sources=prep.sources, request_id=trace.request_id
+    out: list[ToolDecision] = []
+    for c in calls:
+        out.append(
+            gw.tools.check(
+                c,
+                principal=prep.principal,
+                task=prep.task,
+                sources=prep.sources,
+                request_id=trace.request_id,
+                earlier=out,
+            )
         )
-        for c in calls
-    ]
+    return out
 
 
 async def commit_tools(

@@ -161,6 +161,12 @@ class RailsSection(_Strict):
 class ApprovalsSection(_Strict):
     ttl_s: int = Field(86_400, ge=1)
     max_pending: int = Field(10_000, ge=1)
+    max_pending_per_key: int = Field(
+        50, ge=1, description="pending approvals one key may have open; beyond it a call is blocked"
+    )
+    max_per_request: int = Field(
+        5, ge=1, description="approvals one answer may open; its further calls are blocked"
+    )
 
 
 class Policy(_Strict):

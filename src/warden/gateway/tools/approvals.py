@@ -56,12 +56,25 @@ class Approval:
         }  # fmt: skip
 
 
+class ApprovalCapReached(Overloaded):
+    """This key (or this answer) has as many pending approvals as the policy allows."""
+
+
 class ApprovalQueue:
-    def __init__(self, ttl_s: int = 86_400, max_pending: int = 10_000) -> None:
+    def __init__(
+        self, ttl_s: int = 86_400, max_pending: int = 10_000, max_per_key: int = 50, max_per_request: int = 5
+    ) -> None:
         self.ttl_s = ttl_s
         self.max_pending = max_pending
+        self.max_per_key = max_per_key
+        self.max_per_request = max_per_request
         self._lock = threading.Lock()
         self._by_id: dict[str, Approval] = {}
+
+    @classmethod
+    def of(cls, section: Any) -> ApprovalQueue:
+        """From the policy's ``approvals`` section."""
+        return cls(section.ttl_s, section.max_pending, section.max_pending_per_key, section.max_per_request)
 
     def _expire(self, now: float) -> None:
         for a in list(self._by_id.values()):
@@ -98,8 +111,18 @@ class ApprovalQueue:
             for a in self._by_id.values():
                 if a.subject_digest == sd and a.status == PENDING:
                     return a
-            if sum(1 for a in self._by_id.values() if a.status == PENDING) >= self.max_pending:
+            pending = [a for a in self._by_id.values() if a.status == PENDING]
+            if len(pending) >= self.max_pending:
                 raise Overloaded("the approval queue is full", code="approval_queue_full")
+            if sum(1 for a in pending if a.principal == principal) >= self.max_per_key:
+                raise ApprovalCapReached(
+                    f"key {principal!r} has {self.max_per_key} pending approvals", code="approval_cap_key"
+                )
+            if sum(1 for a in pending if a.request_id == request_id) >= self.max_per_request:
+                raise ApprovalCapReached(
+                    f"one answer may open at most {self.max_per_request} approvals",
+                    code="approval_cap_request",
+                )
             a = Approval(
                 id="apv_" + secrets.token_hex(8), principal=principal, kind=kind, subject=subject, subject_digest=sd,
                 reason=reason, request_id=request_id, created=now, expires=now + self.ttl_s,

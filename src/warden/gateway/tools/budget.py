@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from warden.gateway.policy import BudgetSpec
@@ -35,20 +35,53 @@ class Budgets:
         return q
 
     def violations(
+        self,
+        scopes: Iterable[tuple[str, BudgetSpec]],
+        tool: str,
+        spend: float,
+        now: float | None = None,
+        pending: Sequence[tuple[str, float]] = (),
+    ) -> list[str]:
+        """What charging ``spend`` for ``tool`` would exceed. ``pending``: (tool, spend) of the calls
+        allowed earlier in the same answer, not charged yet — an answer's calls count together."""
+        now = time.time() if now is None else now
+        with self._lock:
+            return self._violations(list(scopes), tool, spend, now, pending)
+
+    def _violations(
+        self,
+        scopes: list[tuple[str, BudgetSpec]],
+        tool: str,
+        spend: float,
+        now: float,
+        pending: Sequence[tuple[str, float]],
+    ) -> list[str]:
+        out = []
+        p_spend = sum(s for _, s in pending)
+        for scope, spec in scopes:
+            q = self._window(scope, spec, now)
+            if spec.spend is not None and sum(c.spend for c in q) + p_spend + spend > spec.spend:
+                out.append(f"{scope}: spend budget {spec.spend:g} per {spec.window_s}s would be exceeded")
+            if spec.tool_calls is not None and len(q) + len(pending) + 1 > spec.tool_calls:
+                out.append(f"{scope}: {spec.tool_calls} tool calls per {spec.window_s}s used up")
+            limit = spec.per_tool_calls.get(tool)
+            used = sum(1 for c in q if c.tool == tool) + sum(1 for t, _ in pending if t == tool)
+            if limit is not None and used + 1 > limit:
+                out.append(f"{scope}: {limit} calls of {tool} per {spec.window_s}s used up")
+        return out
+
+    def reserve(
         self, scopes: Iterable[tuple[str, BudgetSpec]], tool: str, spend: float, now: float | None = None
     ) -> list[str]:
+        """Check and charge in one step (under the lock): concurrent requests cannot both fit into the
+        last of a budget. Returns the violations; charges only when there are none."""
         now = time.time() if now is None else now
-        out = []
+        scopes = list(scopes)
         with self._lock:
-            for scope, spec in scopes:
-                q = self._window(scope, spec, now)
-                if spec.spend is not None and sum(c.spend for c in q) + spend > spec.spend:
-                    out.append(f"{scope}: spend budget {spec.spend:g} per {spec.window_s}s would be exceeded")
-                if spec.tool_calls is not None and len(q) + 1 > spec.tool_calls:
-                    out.append(f"{scope}: {spec.tool_calls} tool calls per {spec.window_s}s used up")
-                limit = spec.per_tool_calls.get(tool)
-                if limit is not None and sum(1 for c in q if c.tool == tool) + 1 > limit:
-                    out.append(f"{scope}: {limit} calls of {tool} per {spec.window_s}s used up")
+            out = self._violations(scopes, tool, spend, now, ())
+            if not out:
+                for scope, _ in scopes:
+                    self._charges.setdefault(scope, deque()).append(Charge(now, scope, tool, spend))
         return out
 
     def charge(self, scopes: Iterable[str], tool: str, spend: float, at: float | None = None) -> None:

@@ -5,12 +5,14 @@ human (or blocks) per policy; an approved approval lets exactly that call throug
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from warden.gateway import strictjson
 from warden.gateway.canonical import canonical_json, digest
 from warden.gateway.detectors import pii
+from warden.gateway.errors import Overloaded
 from warden.gateway.keys import Principal
 from warden.gateway.policy import BudgetSpec, Policy, ToolSpec
 from warden.gateway.rails.interface import Action, Message
@@ -173,8 +175,18 @@ class ToolGuard:
         return scopes
 
     def check(
-        self, call: ToolCall, *, principal: Principal, task: str | None, sources: Sources, request_id: str
+        self,
+        call: ToolCall,
+        *,
+        principal: Principal,
+        task: str | None,
+        sources: Sources,
+        request_id: str,
+        earlier: Sequence[ToolDecision] = (),
     ) -> ToolDecision:
+        """Decide one call. ``earlier``: the decisions on the calls before it in the same answer (their
+        spend counts against the budgets together with this one; the same side effect twice is a
+        duplicate)."""
         if call.defect:
             return ToolDecision(
                 call, Action.BLOCK, (call.defect,), call.arguments_json[:2000], rules=("bookkeeping",)
@@ -219,7 +231,12 @@ class ToolGuard:
         spend = spec.cost + (constraints.amount_of(spec, args) or 0.0)
         blocks += [
             ("budget", r)
-            for r in self.budgets.violations(self.budget_scopes(principal, task), call.name, spend)
+            for r in self.budgets.violations(
+                self.budget_scopes(principal, task),
+                call.name,
+                spend,
+                pending=[(d.call.name, d.spend) for d in earlier if d.action in (Action.ALLOW, Action.FLAG)],
+            )
         ]
         if blocks:
             return ToolDecision(
@@ -262,7 +279,10 @@ class ToolGuard:
         if (
             spec.side_effecting
             and duplicate is not Action.ALLOW
-            and (call.name, canon) in sources.previous_calls
+            and (
+                (call.name, canon) in sources.previous_calls
+                or any(d.call.name == call.name and d.arguments == canon for d in earlier)
+            )
         ):
             reasons = (*reasons, "the same side-effecting call was already made in this conversation")
             rules = (*rules, "duplicate")
@@ -293,13 +313,24 @@ class ToolGuard:
             return ToolDecision(
                 call, Action.REQUIRE_APPROVAL, reasons, canon, spend, taint, existing, rules=rules
             )
-        created = self.approvals.create(
-            principal=principal.key_id,
-            kind="tool_call",
-            subject=subject,
-            reason="; ".join(reasons)[:1000],
-            request_id=request_id,
-        )
+        try:
+            created = self.approvals.create(
+                principal=principal.key_id,
+                kind="tool_call",
+                subject=subject,
+                reason="; ".join(reasons)[:1000],
+                request_id=request_id,
+            )
+        except Overloaded as exc:  # capped per key / per answer / in all: the call is blocked
+            return ToolDecision(
+                call,
+                Action.BLOCK,
+                (*reasons, exc.message),
+                canon,
+                spend,
+                taint,
+                rules=(*rules, "approval_cap"),
+            )
         return ToolDecision(
             call,
             Action.REQUIRE_APPROVAL,
@@ -323,9 +354,16 @@ class ToolGuard:
                     decision, action=Action.BLOCK, reasons=(*decision.reasons, "approval already used")
                 )
             decision = replace(decision, approval=used)
-        scopes = [s for s, _ in self.budget_scopes(principal, task)]
+        scopes = self.budget_scopes(principal, task)
         if scopes:
-            self.budgets.charge(scopes, decision.call.name, decision.spend)
+            over = self.budgets.reserve(scopes, decision.call.name, decision.spend)
+            if over:  # another request (or an earlier call of this answer) used the budget meanwhile
+                return replace(
+                    decision,
+                    action=Action.BLOCK,
+                    reasons=(*decision.reasons, *over),
+                    rules=(*decision.rules, "budget"),
+                )
         return decision
 
 
