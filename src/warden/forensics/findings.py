@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
 import numpy as np
 
 from warden.forensics import rules as R
+from warden.forensics.activation import ActivationResult, Combined
 from warden.forensics.basefree import BaseFreeResult
 from warden.forensics.checkpoint import Checkpoint
 from warden.forensics.diff import DiffResult
@@ -70,35 +72,55 @@ def side_problems(ck: Checkpoint, side: str) -> list[Finding]:
     ]
 
 
-def basefree_findings(ck: Checkpoint, layout: Layout, res: BaseFreeResult) -> list[Finding]:
-    if not res.ran or not res.flagged or res.best_window is None:
+def basefree_findings(
+    ck: Checkpoint,
+    layout: Layout,
+    res: BaseFreeResult,
+    act: ActivationResult | None = None,
+    comb: Combined | None = None,
+) -> list[Finding]:
+    w_flag = res.ran and res.flagged and res.best_window is not None
+    a_flag = act is not None and act.ran and act.flagged
+    if not (w_flag or a_flag):
         return []
+    if w_flag:
+        assert res.best_window is not None
+        layers: tuple[int, ...] = res.affected_layers or (res.best_window[0],)
+    else:
+        assert act is not None  # a residual index i is written by decoder layer i - 1
+        layers = tuple(max(0, i - 1) for i in act.inconsistent_indices)
     first = next(
-        (
-            n
-            for layer in res.affected_layers or (res.best_window[0],)
-            for slot in layout.writers.get(layer, {}).values()
-            for n in slot
-        ),
-        None,
+        (n for layer in layers for slot in layout.writers.get(layer, {}).values() for n in slot), None
     )
-    severity = Severity.CRITICAL if res.kind == "classic" else Severity.HIGH
-    return [
-        R.ABLATION_BASEFREE(
-            _loc(ck, first),
-            {
-                "kind": res.kind,
-                "score": res.score,
-                "threshold": res.threshold,
-                "best_window": list(res.best_window),
-                "affected_layers": list(res.affected_layers),
-                "apparent_weights": {p.layer: p.apparent_weight for p in res.profile},
-                "embedding_log_energy": res.embedding_log_energy,
-                "random_direction_z": res.random_z,
-            },
-            severity=severity,
-        )
-    ]
+    kind = res.kind if w_flag else "activation"
+    severity = Severity.CRITICAL if kind == "classic" else Severity.HIGH
+    ev: dict[str, Any] = {
+        "kind": kind,
+        "signals": [s for s, f in (("weight_energy", w_flag), ("activation", a_flag)) if f],
+        "score": res.score,
+        "threshold": res.threshold,
+        "best_window": list(res.best_window) if res.best_window else None,
+        "affected_layers": list(res.affected_layers),
+        "apparent_weights": {p.layer: p.apparent_weight for p in res.profile},
+        "embedding_log_energy": res.embedding_log_energy,
+        "random_direction_z": res.random_z,
+    }
+    if act is not None:
+        ev["activation"] = {
+            "status": "ran" if act.ran else act.reason,
+            "score": act.score if act.ran else None,
+            "threshold": act.threshold,
+            "inconsistent_residual_indices": list(act.inconsistent_indices),
+            "consistency": {la.index: la.consistency for la in act.layers if la.consistency is not None},
+        }
+    if comb is not None:
+        ev["combined"] = {
+            "rule": "flag when either signal reaches its calibrated threshold",
+            "ratio": comb.ratio,
+            "weight_z": comb.weight_z,
+            "activation_z": comb.activation_z,
+        }
+    return [R.ABLATION_BASEFREE(_loc(ck, first), ev, severity=severity)]
 
 
 def diff_findings(
@@ -210,8 +232,24 @@ def lineage_findings(ck: Checkpoint, claimed: str, res: LineageResult) -> list[F
     return [rule(_loc(ck), ev)]
 
 
-def metrics(bf: BaseFreeResult | None, diff: DiffResult | None, lin: LineageResult | None) -> list[Metric]:
+def metrics(
+    bf: BaseFreeResult | None,
+    diff: DiffResult | None,
+    lin: LineageResult | None,
+    act: ActivationResult | None = None,
+) -> list[Metric]:
     out: list[Metric] = []
+    if act is not None and act.ran:
+        out.append(
+            Metric(
+                "forensics.activation.score",
+                act.score,
+                n=act.n_harmful + act.n_harmless,
+                stage=STAGE,
+                description="1 - min over steered layers of cos(first-token change when harmless prompts "
+                f"are steered along the model's own harmful direction, harmful - harmless) (flag >= {act.threshold})",
+            )
+        )
     if bf is not None and bf.ran:
         out.append(
             Metric(
@@ -312,6 +350,8 @@ def data(
     bf: BaseFreeResult | None,
     diff: DiffResult | None,
     lin: LineageResult | None,
+    act: ActivationResult | None = None,
+    comb: Combined | None = None,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "model": {
@@ -361,6 +401,20 @@ def data(
                 "mlp_out": [_exp(p.mlp_log_energy) for p in bf.profile],
                 "apparent_weight": [p.apparent_weight for p in bf.profile],
             }
+    if act is not None:
+        out["activation"] = {
+            "ran": act.ran,
+            "reason": act.reason,
+            "score": act.score if act.ran else None,
+            "threshold": act.threshold,
+            "flagged": act.flagged,
+            "n_harmful": act.n_harmful,
+            "n_harmless": act.n_harmless,
+            "output_tv": act.output_tv,
+            "layers": [dataclasses.asdict(la) for la in act.layers],
+        }
+    if comb is not None:
+        out["combined"] = dataclasses.asdict(comb)
     if diff is not None:
         out["diff"] = {
             "by_role_keys": diff.pairing.by_role,

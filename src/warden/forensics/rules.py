@@ -22,11 +22,14 @@ ABLATION_DIRECTIONAL = rule(
 ABLATION_BASEFREE = rule(
     "FORENSICS-ABLATION-BASEFREE",
     Severity.HIGH,
-    "Residual-stream direction erased from output projections (abliteration, no base needed)",
-    "Without the base: one direction r of the residual stream has lost (almost) all of its energy in the "
-    "output projections of a band of layers, while the layers that read the stream still read it. "
-    "Natural trained models show no such outlier (calibrated on clean checkpoints); directional "
-    "ablation leaves exactly this null direction.",
+    "Residual-stream direction edited out of the output projections (abliteration, no base needed)",
+    "Without the base, one of two calibrated signals fired. Weight energy: one direction r of the "
+    "residual stream has lost (almost) all of its energy in the output projections of a band of layers, "
+    "while the layers that read the stream still read it. Activation: run on harmful and harmless "
+    "prompts, the model's own harmful-vs-harmless direction no longer produces its harmful-vs-harmless "
+    "output difference when added to harmless prompts, as after an edit of the writers along a direction "
+    "(removed, partly removed or reflected, Heretic weights above 1). Natural trained models and benign "
+    "fine-tunes show neither (calibrated on clean checkpoints).",
     "Treat the model as safety-stripped until shown otherwise; compare with the claimed base "
     "(`warden forensics MODEL --base BASE`) and run the refusal evaluation.",
     stage=_S,

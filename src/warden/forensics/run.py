@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from warden.forensics import findings as F
+from warden.forensics.activation import ActivationResult, Combined, combine, run_activation
 from warden.forensics.basefree import BaseFreeResult, run_basefree
 from warden.forensics.checkpoint import open_checkpoint
 from warden.forensics.config import ForensicsConfig
@@ -71,7 +72,14 @@ def run_forensics(
             report = Report(model=ModelRef(ref=str(model), resolved_path=str(Path(model).resolve())))
             report.add(F.layout_findings(ck, layout))
             bf: BaseFreeResult | None = run_basefree(ck, layout, cfg.basefree, progress)
-            report.add(F.basefree_findings(ck, layout, bf))  # type: ignore[arg-type]
+            assert bf is not None
+            if progress is not None:
+                progress("activation signal (running the model on suite prompts)")
+            act: ActivationResult = run_activation(
+                model, sum(i.numel for i in ck.tensors.values()), cfg.activation
+            )
+            comb: Combined = combine(bf.ran, bf.score, bf.threshold, act, cfg.activation)
+            report.add(F.basefree_findings(ck, layout, bf, act, comb))
             diff: DiffResult | None = None
             lin: LineageResult | None = None
             if base is not None:
@@ -87,9 +95,9 @@ def run_forensics(
                 lin = run_lineage(ck, layout, cck, clayout, cfg.lineage, cfg.diff, progress)
                 report.add(F.side_problems(cck, "claimed_base"))
                 report.add(F.lineage_findings(ck, str(claimed_base), lin))
-            for m in F.metrics(bf, diff, lin):
+            for m in F.metrics(bf, diff, lin, act):
                 report.add_metric(m)
-            report.data["forensics"] = F.data(ck, layout, bf, diff, lin)
+            report.data["forensics"] = F.data(ck, layout, bf, diff, lin, act, comb)
             ran = bool(bf and bf.ran) or diff is not None or lin is not None
             reason = "" if ran else (bf.reason if bf else "nothing to analyse")
             report.stages["forensics"] = StageResult(
