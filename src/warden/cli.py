@@ -24,7 +24,7 @@ app = typer.Typer(
 
 # Command modules, in the order they appear in --help. A module that is absent (optional extra not
 # installed) leaves its command out rather than breaking the CLI.
-COMMAND_MODULES = ("scan", "forensics", "eval", "audit", "attest", "serve", "log")
+COMMAND_MODULES = ("scan", "forensics", "eval", "audit", "attest", "serve", "log", "policy")
 
 
 def _version(value: bool) -> None:

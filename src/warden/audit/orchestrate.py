@@ -26,7 +26,9 @@ def _merge(into: Report, part: Report, stage: str) -> None:
     into.findings.extend(part.findings)
     into.metrics.update(part.metrics)
     own = part.stages.get(stage) or next(iter(part.stages.values()), None)
-    into.stages[stage] = StageResult(stage, own.status, own.reason) if own else StageResult(stage, StageStatus.RAN)
+    into.stages[stage] = (
+        StageResult(stage, own.status, own.reason) if own else StageResult(stage, StageStatus.RAN)
+    )
     for key, value in part.data.items():
         into.data[key] = value
 
@@ -38,7 +40,14 @@ def _has_weights(path: Path) -> bool:
 
 
 def _is_chat_model_dir(path: Path) -> bool:
-    return path.is_dir() and (path / "config.json").exists() and any(path.glob("*.safetensors"))
+    """A Hugging Face directory with safetensors, or a GGUF (file or the one in a folder)."""
+    from warden.sources import resolve
+
+    try:
+        src = resolve(str(path))
+        return src.gguf is not None or (src.hf_dir is not None and any(path.glob("*.safetensors")))
+    except WardenError:
+        return False
 
 
 def run_audit(
@@ -79,7 +88,7 @@ def run_audit(
         report.stages["eval"] = StageResult(
             "eval",
             StageStatus.SKIPPED,
-            "the transformers backend needs a model directory with config.json and safetensors",
+            "the transformers backend needs a model directory with config.json and safetensors, or a GGUF file",
         )
     else:
         say(f"eval ({backend})")
@@ -87,7 +96,12 @@ def run_audit(
 
     waived = apply_waivers(report, policy)
     report.verdict, report.verdict_reasons = decide(report, policy)
-    report.data["audit"] = {"policy": policy.name, "policy_digest": policy_digest, "waived": waived}
+    report.data["audit"] = {
+        "policy": policy.name,
+        "policy_digest": policy_digest,
+        "waived": waived,
+        "eval": policy.eval.model_dump(),  # the effective settings, after any command-line override
+    }
     return report
 
 
@@ -127,16 +141,15 @@ def _forensics(model: Path, base: str | None) -> Report:
 
 def _eval(model: Path, base: str | None, backend: str, policy: Policy, options: dict[str, Any]) -> Report:
     from warden.behavior import run_eval
+    from warden.behavior.profiles import get_profile
 
     kwargs: dict[str, Any] = dict(options)
-    if policy.eval.suites:
-        kwargs["suites"] = policy.eval.suites
+    profile = get_profile(policy.eval.profile)
+    suites = list(policy.eval.suites or profile.suites)
     if not policy.eval.trigger_sweep:
-        from warden.behavior import DEFAULT_SUITES
-
-        kwargs["suites"] = [s for s in kwargs.get("suites", DEFAULT_SUITES) if s != "triggers"]
-    if policy.eval.limit:
-        kwargs["limit"] = policy.eval.limit
+        suites = [s for s in suites if s != "triggers"]
+    kwargs["suites"] = suites
+    kwargs["limit"] = policy.eval.limit or profile.limit
     kwargs.setdefault("seed", policy.eval.seed)
     report: Report = run_eval(str(model), backend=backend, base=base, **kwargs)
     return report

@@ -54,6 +54,8 @@ class StageSettings(BaseModel):
 
 class EvalSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    # a budget by name (warden.behavior.profiles); `suites` and `limit` below override its parts
+    profile: Literal["quick", "standard", "full"] = "standard"
     suites: list[str] | None = None
     limit: int | None = Field(default=None, ge=1)
     seed: int = 0

@@ -12,6 +12,15 @@ from rich.markup import escape
 from warden.commands.common import EXIT_ERROR, stderr_console
 from warden.errors import WardenError
 
+KEYGEN_EXAMPLES = "Example:  \nwarden keygen --private-key key.pem --public-key key.pub.pem"
+ATTEST_EXAMPLES = (
+    "Example:  \nwarden audit ./model -f json -o report.json && "
+    "warden attest ./model --report report.json --key key.pem -o model.intoto.json"
+)
+VERIFY_EXAMPLES = (
+    "Example:  \nwarden verify ./model --attestation model.intoto.json --key key.pub.pem --policy policy.yaml"
+)
+
 
 def _load_verify_policy(path: Path | None) -> dict[str, Any] | None:
     if path is None:
@@ -62,7 +71,12 @@ def attest_command(
     openssf: Path | None = typer.Option(
         None, "--openssf-signature", help="Also write an OpenSSF model signature here (e.g. MODEL/model.sig)."
     ),
-    quiet: bool = typer.Option(False, "--quiet", "-q"),
+    quiet: bool = typer.Option(
+        False,
+        "--quiet",
+        "-q",
+        help="No progress bars or status lines on stderr; the report itself is still written.",
+    ),
 ) -> None:
     """Sign an in-toto statement binding the report's verdict to the exact files."""
     import hashlib
@@ -91,7 +105,12 @@ def verify_command(
     attestation: Path = typer.Option(..., "--attestation", "-a", help="The attestation file."),
     key: Path = typer.Option(..., "--key", help="The signer's public key (PEM)."),
     policy: Path | None = typer.Option(None, "--policy", help="Policy file (its 'verify' section)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q"),
+    quiet: bool = typer.Option(
+        False,
+        "--quiet",
+        "-q",
+        help="No progress bars or status lines on stderr; the report itself is still written.",
+    ),
 ) -> None:
     """Verify signature, every digest, no unsigned extra file, verdict and age. Exit 0 if it holds."""
     from warden.attest import VerificationError, verify_attestation
@@ -114,6 +133,6 @@ def verify_command(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("keygen")(keygen_command)
-    app.command("attest")(attest_command)
-    app.command("verify")(verify_command)
+    app.command("keygen", epilog=KEYGEN_EXAMPLES)(keygen_command)
+    app.command("attest", epilog=ATTEST_EXAMPLES)(attest_command)
+    app.command("verify", epilog=VERIFY_EXAMPLES)(verify_command)

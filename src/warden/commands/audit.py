@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from warden.audit.policy import Policy
+from warden.behavior.profiles import ProfileName, profile_help
 from warden.commands.common import (
     EXIT_ERROR,
     EXIT_FINDINGS,
@@ -18,12 +20,24 @@ from warden.commands.common import (
 )
 from warden.report.model import Report, StageStatus, Verdict
 
+PROFILE_HELP = profile_help()
+
 
 class Backend(str, enum.Enum):
     transformers = "transformers"
     openai = "openai"
     vllm = "vllm"
     none = "none"
+
+
+EXAMPLES = (
+    "Examples:  \n"
+    "warden audit ./suspect --base ./original -f html -o report.html  \n"
+    "warden audit ./model.gguf --profile quick  \n"
+    "warden audit ./model --policy my-policy.yaml   (start from: warden policy show default)  \n"
+    "Exit 0: pass or warn; 1: fail (or warn with --strict); 2: incomplete — a required stage did not run."
+)
+MANY_EXAMPLES = "Example:  \nwarden audit-many models.txt --executor local --report-dir reports/"
 
 
 def audit_command(
@@ -41,20 +55,34 @@ def audit_command(
         None, "--model-name", help="Model name on the server (--backend openai)."
     ),
     policy: Path | None = typer.Option(
-        None, "--policy", help="Policy YAML (default: the shipped warden-default)."
+        None, "--policy", help="Policy YAML (default: the shipped one, `warden policy show default`)."
     ),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="Output format."),
     output: Path | None = typer.Option(
         None, "--output", "-o", help="Write the report here instead of stdout."
     ),
+    profile: ProfileName | None = typer.Option(
+        None, "--profile", help="Eval budget (overrides the policy's eval.profile; see below)."
+    ),
+    suites: list[str] | None = typer.Option(
+        None, "--suites", help="Eval suites, comma-separated or repeated (overrides the policy's)."
+    ),
+    limit: int | None = typer.Option(
+        None, "--limit", min=1, help="At most N prompts per suite (overrides the policy and profile)."
+    ),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 on a WARN verdict too."),
     offline: bool = typer.Option(False, "--offline", help="Never touch the network for hub ids."),
-    quiet: bool = typer.Option(False, "--quiet", "-q"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or status lines on stderr; the report itself is still written."),
 ) -> None:
     """Audit a model: scan → forensics → eval → verdict under a policy. Exit 1 on FAIL."""
     from warden.audit import load_policy, run_audit
+    from warden.sources import resolve_arg
 
     pol, digest = load_policy(policy)
+    pol = with_eval_overrides(pol, profile, suites, limit)
+    off = True if offline else None
+    resolve_arg(model, "MODEL", offline=off)  # fails early, naming the argument; run_audit resolves it again
+    bsrc = resolve_arg(base, "--base", offline=off) if base else None
     console = stderr_console(quiet)
     options: dict[str, object] = {}
     if base_url:
@@ -65,7 +93,7 @@ def audit_command(
         model,
         policy=pol,
         policy_digest=digest,
-        base=base,
+        base=str(bsrc.weights) if bsrc else None,
         backend=backend.value,
         backend_options=options,
         offline=True if offline else None,
@@ -73,6 +101,23 @@ def audit_command(
     )
     wrote = emit_report(report, fmt, output, quiet)
     raise typer.Exit(final_exit(audit_exit_code(report, strict), wrote))
+
+
+def with_eval_overrides(
+    pol: Policy, profile: ProfileName | None, suites: list[str] | None, limit: int | None
+) -> Policy:
+    """The policy with the command line's eval budget applied (recorded in the report's audit data)."""
+    update: dict[str, object] = {}
+    if profile is not None:
+        update.update(profile=profile.value, suites=None, limit=None)
+    names = [x.strip() for item in (suites or []) for x in item.split(",") if x.strip()]
+    if names:
+        update["suites"] = names
+    if limit is not None:
+        update["limit"] = limit
+    if not update:
+        return pol
+    return pol.model_copy(update={"eval": pol.eval.model_copy(update=update)})
 
 
 def audit_exit_code(report: Report, strict: bool) -> int:
@@ -96,7 +141,7 @@ def audit_many_command(
     models: Path = typer.Argument(..., help="Text file: one 'MODEL [BASE]' per line, '#' comments."),
     db: Path = typer.Option(Path("warden-fleet.sqlite"), "--db", help="SQLite file for results (resumable)."),
     policy: Path | None = typer.Option(
-        None, "--policy", help="Policy YAML (default: the shipped warden-default)."
+        None, "--policy", help="Policy YAML (default: the shipped one, `warden policy show default`)."
     ),
     backend: Backend = typer.Option(Backend.transformers, "--backend"),
     executor: Executor = typer.Option(
@@ -110,7 +155,7 @@ def audit_many_command(
         None, "--report-dir", help="Also write one HTML and JSON report per model here."
     ),
     no_retry: bool = typer.Option(False, "--no-retry", help="Do not re-run audits that failed last time."),
-    quiet: bool = typer.Option(False, "--quiet", "-q"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or status lines on stderr; the report itself is still written."),
 ) -> None:
     """Audit many models (Ray tasks), results in SQLite; re-running resumes. Exit 1 if any FAILs."""
     from rich.table import Table
@@ -181,5 +226,5 @@ def _write_reports(db: Path, digest: str, out: Path) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("audit")(audit_command)
-    app.command("audit-many")(audit_many_command)
+    app.command("audit", epilog=EXAMPLES + "  \n" + PROFILE_HELP)(audit_command)
+    app.command("audit-many", epilog=MANY_EXAMPLES)(audit_many_command)

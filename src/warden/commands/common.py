@@ -12,6 +12,7 @@ import enum
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -103,10 +104,29 @@ def final_exit(code: int, wrote: bool) -> int:
     return code if wrote or code == EXIT_FINDINGS else EXIT_ERROR
 
 
+def _no_type(ctx: Any = None) -> None:
+    return None
+
+
+def _click_command(app: typer.Typer) -> Any:
+    """The click command typer builds for ``app``, with on/off flags shown without a ``<bool>`` type
+    column in ``--help`` (a flag takes no value; only options that take one show their type)."""
+    cmd = typer.main.get_command(app)
+    todo = [cmd]
+    while todo:
+        c = todo.pop()
+        for p in c.params:
+            # typer vendors its own click: match by attribute, not by click's classes
+            if getattr(p, "is_flag", False) and hasattr(p, "display_type_rich"):
+                p.display_type_rich = _no_type  # type: ignore[method-assign]
+        todo.extend(getattr(c, "commands", {}).values())
+    return cmd
+
+
 def run_app(app: typer.Typer, argv: list[str] | None = None) -> int:
     """Run the typer app; turn WardenError into a one-line diagnostic and exit code 2."""
     try:
-        rc = app(args=argv, standalone_mode=False, prog_name="warden")
+        rc = _click_command(app)(args=argv, standalone_mode=False, prog_name="warden")
         return rc if isinstance(rc, int) else EXIT_OK
     except WardenError as exc:
         stderr_console().print(f"[bold red]error:[/] {escape(exc.diagnostics())}", highlight=False)

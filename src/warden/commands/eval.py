@@ -6,14 +6,28 @@ from pathlib import Path
 
 import typer
 
+from warden.behavior.profiles import ProfileName, profile_help
 from warden.commands.common import FailOn, OutputFormat, emit_report, exit_code_for, final_exit
+
+PROFILE_HELP = profile_help()
+
+
+EXAMPLES = (
+    "Examples:  \n"
+    "warden eval ./suspect --base ./original --profile quick  \n"
+    "warden eval ./model.gguf --suites harmful,scary --limit 50 -f html -o eval.html  \n"
+    "warden eval my-model --backend openai --base-url http://127.0.0.1:8000/v1"
+)
 
 
 def eval_command(
     model: str = typer.Argument(
-        ..., help="Local model directory (or the served model name with --backend openai)."
+        ...,
+        help="Model directory, .gguf file (or a folder holding one), hub id (owner/name[:QUANT][@rev] or "
+        "a bare id); the served model name with --backend openai.",
     ),
     base: str | None = typer.Option(None, "--base", help="Base model to compare with on the same prompts."),
+    offline: bool = typer.Option(False, "--offline", help="Never touch the network for hub ids."),
     backend: str = typer.Option("transformers", "--backend", help="transformers | openai | vllm"),
     base_url: str | None = typer.Option(
         None, "--base-url", help="OpenAI-compatible server URL, e.g. http://127.0.0.1:8000/v1"
@@ -27,13 +41,15 @@ def eval_command(
     base_model_name: str | None = typer.Option(
         None, "--base-model-name", help="Base model's name on the server."
     ),
+    profile: ProfileName = typer.Option(ProfileName.standard, "--profile", help="Eval budget (see below)."),
     suites: list[str] | None = typer.Option(
         None,
         "--suites",
-        help="Suites (repeatable or comma-separated): harmful, benign, scary, jailbreak, coding, triggers, or a .jsonl path.",
+        help="Suites (repeatable or comma-separated): harmful, benign, scary, jailbreak, coding, triggers, "
+        "or a .jsonl path. Default: the profile's.",
     ),
     limit: int | None = typer.Option(
-        None, "--limit", min=1, help="At most N prompts per suite (stratified, seeded)."
+        None, "--limit", min=1, help="At most N prompts per suite (stratified, seeded). Default: the profile's."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed for subsampling, bootstrap and sampling."),
     cache: Path | None = typer.Option(None, "--cache", help="SQLite generation cache: reruns are free."),
@@ -46,21 +62,29 @@ def eval_command(
     fail_on: FailOn = typer.Option(
         FailOn.high, "--fail-on", help="Exit 1 when a finding is at or above this severity."
     ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or status messages."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or status lines on stderr; the report itself is still written."),
 ) -> None:
     """Refusal, over-refusal, jailbreaks, trigger sweep and insecure code, with confidence intervals."""
-    from warden.behavior import DEFAULT_SUITES, EvalConfig, run_eval
+    from warden.behavior import EvalConfig, run_eval
+    from warden.behavior.profiles import get_profile
     from warden.errors import UsageError
 
-    names = [s.strip() for item in (suites or []) for s in item.split(",") if s.strip()] or list(
-        DEFAULT_SUITES
-    )
+    prof = get_profile(profile.value)
+    names = [s.strip() for item in (suites or []) for s in item.split(",") if s.strip()] or list(prof.suites)
+    limit = limit if limit is not None else prof.limit
     if backend not in ("transformers", "openai", "vllm"):
         raise UsageError(f"unknown backend {backend!r}: use transformers, openai or vllm")
+    from warden.sources import name_in_report, resolve_arg
+
+    src = bsrc = None
+    if backend != "openai":  # local weights: resolve both arguments the way every command does
+        off = True if offline else None
+        src = resolve_arg(model, "MODEL", offline=off)
+        bsrc = resolve_arg(base, "--base", offline=off) if base else None
     report = run_eval(
-        model,
+        src.weights if src else model,
         backend=backend,
-        base=base,
+        base=bsrc.weights if bsrc else base,
         suites=names,
         limit=limit,
         seed=seed,
@@ -73,9 +97,11 @@ def eval_command(
         progress=False if quiet else None,
         batch_size=batch_size,
     )
+    if src is not None:
+        name_in_report(report, src)
     wrote = emit_report(report, fmt, output, quiet)
     raise typer.Exit(final_exit(exit_code_for(report, fail_on, checked_anything=bool(report.metrics)), wrote))
 
 
 def register(app: typer.Typer) -> None:
-    app.command("eval")(eval_command)
+    app.command("eval", epilog=EXAMPLES + "  \n" + PROFILE_HELP)(eval_command)

@@ -9,6 +9,13 @@ import typer
 from warden.commands.common import FailOn, OutputFormat, emit_report, exit_code_for, final_exit
 from warden.commands.progress import byte_progress
 
+EXAMPLES = (
+    "Examples:  \n"
+    "warden scan ./my-model  \n"
+    "warden scan meta-llama/Llama-3.1-8B@main --offline -f sarif -o scan.sarif  \n"
+    "Exit 0: nothing at or above --fail-on; 1: findings at or above it; 2: nothing could be checked."
+)
+
 
 def scan_command(
     model: str = typer.Argument(
@@ -29,7 +36,12 @@ def scan_command(
         FailOn.high, "--fail-on", help="Exit 1 when a finding is at or above this severity."
     ),
     no_manifest: bool = typer.Option(False, "--no-manifest", help="Skip hashing files."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or status messages."),
+    quiet: bool = typer.Option(
+        False,
+        "--quiet",
+        "-q",
+        help="No progress bars or status lines on stderr; the report itself is still written.",
+    ),
 ) -> None:
     """Scan a model's files: code that runs on load, malformed headers, chat templates, remote code."""
     from warden.scan import checked_anything, scan_model
@@ -48,4 +60,4 @@ def scan_command(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("scan")(scan_command)
+    app.command("scan", epilog=EXAMPLES)(scan_command)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from warden.behavior.backends.interface import (
     Backend,
@@ -12,6 +13,9 @@ from warden.behavior.backends.interface import (
     Message,
     user,
 )
+
+if TYPE_CHECKING:
+    from warden.sources import ResolvedSource
 
 BACKENDS = ("transformers", "openai", "vllm")
 
@@ -27,11 +31,17 @@ def open_backend(
     device: str = "auto",
     concurrency: int = 8,
 ) -> Backend:
-    """Open ``model`` with the named backend (``model`` is a local dir, or for openai the name)."""
+    """Open ``model`` with the named backend. For the local backends ``model`` is anything the source
+    resolver takes (a Hugging Face directory, a GGUF file or a folder holding one, a hub id); for
+    openai it is the served model's name."""
     if backend == "transformers":
         from warden.behavior.backends.transformers_backend import TransformersBackend
 
-        return TransformersBackend(model, batch_size=batch_size, device=device)
+        src = _local(model)
+        gguf = src.gguf
+        if gguf is not None:
+            return TransformersBackend(src.path, gguf_file=gguf, batch_size=batch_size, device=device)
+        return TransformersBackend(src.path, batch_size=batch_size, device=device)
     if backend == "openai":
         from warden.behavior.backends.openai_backend import OpenAIBackend
 
@@ -43,8 +53,19 @@ def open_backend(
     if backend == "vllm":
         from warden.behavior.backends.vllm_backend import VLLMBackend
 
-        return VLLMBackend(model)
+        return VLLMBackend(_local(model).path)
     raise BackendError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+
+
+def _local(model: str | Path) -> ResolvedSource:
+    """The local files behind ``model`` (hub ids resolved as the commands do; offline per HF_HUB_OFFLINE)."""
+    from warden.errors import SourceError
+    from warden.sources import resolve
+
+    try:
+        return resolve(str(model))
+    except SourceError as exc:
+        raise BackendError(exc.message, path=exc.path, hint=exc.hint) from exc
 
 
 __all__ = [

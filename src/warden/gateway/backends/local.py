@@ -98,11 +98,14 @@ class LocalBackend(Backend):
                 "--model needs torch and transformers (pip install 'warden[ml]')", code="missing_extra"
             ) from None
         torch.set_num_threads(self.threads)
-        if not (self.model_dir / "config.json").is_file():
+        # a GGUF file: transformers dequantizes it; tokenizer and chat template come from its metadata
+        gguf = {"gguf_file": self.model_dir.name} if self.model_dir.is_file() else {}
+        root = self.model_dir.parent if gguf else self.model_dir
+        if not gguf and not (root / "config.json").is_file():
             raise GatewayError("not a model directory (no config.json)", path=str(self.model_dir))
         self._torch = torch
-        self._tok = AutoTokenizer.from_pretrained(str(self.model_dir), local_files_only=True)
-        self._model = AutoModelForCausalLM.from_pretrained(str(self.model_dir), local_files_only=True)
+        self._tok = AutoTokenizer.from_pretrained(str(root), local_files_only=True, **gguf)
+        self._model = AutoModelForCausalLM.from_pretrained(str(root), local_files_only=True, **gguf)
         self._model.train(False)  # inference mode
         if not getattr(self._tok, "chat_template", None):
             raise GatewayError("the model's tokenizer has no chat template", path=str(self.model_dir))
