@@ -403,3 +403,132 @@ def test_the_same_side_effect_twice_in_one_answer_is_not_sent_twice(tmp_path: Pa
     assert status == 200 and len(got) == 1
     log = assert_client_matches_log(got, tmp_path)
     assert "duplicate" in log[1]["rules"] and log[1]["action"] != "allow"
+
+
+# parsers that agree with the tools --------------------------------------------------------------------
+
+
+def _guard_check(policy: Any, name: str, args: dict[str, Any], user: str, task: str) -> Any:
+    from warden.gateway.keys import KeyStore
+    from warden.gateway.rails.interface import Message
+    from warden.gateway.tools.approvals import ApprovalQueue
+    from warden.gateway.tools.budget import Budgets
+    from warden.gateway.tools.guard import Sources, ToolCall, ToolGuard
+
+    g = ToolGuard(policy, Budgets(), ApprovalQueue())
+    principal = KeyStore(policy).authenticate(USER["Authorization"])
+    sources = Sources.of((Message(0, "user", user),), policy)
+    return g.check(ToolCall("c1", name, json.dumps(args)), principal=principal, task=task, sources=sources, request_id="r")  # fmt: skip
+
+
+URL_BYPASSES = [
+    "https://{evil}\\@example.com/",
+    "https:/{evil}",
+    "https:\\\\{evil}",
+    "//{evil}",
+    "https://{evil}\t.example.com/",
+    "https://exam\tple.com.{evil}/",
+    "{evil}",
+    "example.com",
+    "www.example.com/x",
+    "file:///etc/passwd",
+    "file://example.com/etc/passwd",
+    "gopher://example.com:70/_GET",
+    "https://user:pw@example.com/",
+    "https://example.com@{evil}/",
+    "https://example.com%2F@{evil}/",
+    "https://example.com\u200b.{evil}/",
+    "https://ex\u0430mple.com/",  # Cyrillic a
+    "javascript:alert(1)//example.com",
+    "https://example.com.{evil}/",
+]
+
+
+@pytest.mark.parametrize("template", URL_BYPASSES)
+def test_url_parser_differentials_do_not_pass_a_domain_allowlist(template: str) -> None:
+    evil = f"{rnd()}.{random.choice(['com', 'net', 'example'])}"
+    url = template.format(evil=evil)
+    pol = base_policy({"tools.fetch_url.allowed_domains": ["example.com"]})
+    d = _guard_check(pol, "fetch_url", {"url": url}, f"read {url}", "web-research")
+    assert d.action.value == "block", (url, d)
+
+
+@pytest.mark.parametrize(
+    "url", ["https://example.com/a?b=1", "https://docs.example.com/x", "http://EXAMPLE.com./"]
+)
+def test_well_formed_urls_under_the_allowed_domain_pass(url: str) -> None:
+    pol = base_policy({"tools.fetch_url.allowed_domains": ["example.com"]})
+    assert _guard_check(pol, "fetch_url", {"url": url}, f"read {url}", "web-research").action.value == "allow"
+
+
+def test_a_public_suffix_allows_only_itself() -> None:
+    from warden.gateway.tools.parsers import host_allowed
+
+    who = rnd()
+    assert not host_allowed(f"{who}.github.io", ["github.io"]) and host_allowed("github.io", ["github.io"])
+    assert not host_allowed(f"{who}.co.uk", ["co.uk"]) and host_allowed(f"a.{who}.co.uk", [f"{who}.co.uk"])
+
+
+EMAIL_BYPASSES = [
+    '"{a}@{evil}"@company.com',
+    "{a}@[10.0.0.1]",
+    "{a}@company",
+    "{a}@c\u043empany.com",  # Cyrillic o
+    "{a}%{evil}@company.com",
+    "{a}!{evil}@company.com",
+    "{a}@{evil}@company.com",
+    "{a}@company.com.{evil}",
+    "{a}@compa\u200bny.com",
+    "{a} @company.com",
+    "{a}@company.com\n",
+    "{a}@{evil}",
+]
+
+
+@pytest.mark.parametrize("template", EMAIL_BYPASSES)
+def test_email_tricks_do_not_pass_a_domain_allowlist(template: str) -> None:
+    to = template.format(a=rnd(), evil=f"{rnd()}.com")
+    pol = base_policy({"tools.send_email.allowed_domains": ["company.com"]})
+    d = _guard_check(
+        pol, "send_email", {"to": to, "subject": "s", "body": "b"}, f"mail {to}", "email-assistant"
+    )
+    assert d.action.value == "block", (to, d)
+    ok = f"{rnd()}@company.com"
+    assert _guard_check(pol, "send_email", {"to": ok, "subject": "s", "body": "b"}, f"mail {ok}", "email-assistant").action.value == "allow"  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/home/user/documents/%2e%2e/.ssh/authorized_keys",
+        "/home/user/documents/%252e%252e/%252e%252e/etc/passwd",
+        "/home/user/documents/\uff0e\uff0e/.ssh/authorized_keys",  # full-width dots
+        "/home/user/documents/..\\..\\.bashrc",
+        "/home/user/documents/\x00/../../x",
+        "/home/user/documents%2f..%2f..%2fetc/passwd",
+    ],
+)
+def test_path_encodings_do_not_escape_the_prefix(path: str) -> None:
+    d = _guard_check(
+        base_policy(), "write_file", {"path": path, "content": "k"}, f"write to {path}", "file-assistant"
+    )
+    assert d.action.value == "block", (path, d)
+    fine = f"/home/user/documents/{rnd()}.txt"
+    assert _guard_check(base_policy(), "write_file", {"path": fine, "content": "k"}, f"write k to {fine}", "file-assistant").action.value == "allow"  # fmt: skip
+
+
+def test_url_parser_is_total() -> None:
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from warden.gateway.tools.parsers import ValueRejected, parse_email, parse_url, path_forms
+
+    @given(st.text(max_size=120))
+    def total(text: str) -> None:
+        for f in (parse_url, parse_email, path_forms):
+            try:
+                f(text)
+            except ValueRejected:
+                pass
+
+    total()

@@ -78,6 +78,8 @@ class KeySpec(_Strict):
     tokens_per_window: int | None = Field(None, ge=1)
     token_window_s: int = Field(86_400, ge=1)
     budget: BudgetSpec | None = None
+    contacts: list[str] = Field(default_factory=list, description="trusted recipients for this key")
+    accounts: list[str] = Field(default_factory=list, description="trusted IBANs for this key")
 
     @field_validator("sha256")
     @classmethod
@@ -86,6 +88,9 @@ class KeySpec(_Strict):
         if not re.fullmatch(r"[0-9a-f]{64}", v):
             raise ValueError("must be 64 hex digits (sha256 of the key)")
         return v
+
+
+ArgKind = Literal["email", "url", "iban", "path", "amount", "id"]
 
 
 class ToolSpec(_Strict):
@@ -100,15 +105,31 @@ class ToolSpec(_Strict):
     allowed_paths: list[str] | None = Field(None, description="path prefixes allowed in path_args")
     output_trusted: bool = Field(False, description="this tool's output is a trusted source (a directory)")
     taint_args: list[str] | None = Field(None, description="arguments checked for provenance (None: all)")
-    provenance: Literal["taint", "user"] = Field(
-        "taint", description="taint: refuse values from tool output; user: values must come from the user"
+    provenance: Literal["taint", "user", "trusted"] = Field(
+        "taint",
+        description="taint: refuse values from tool output; user: every value must appear in the user's "
+        "words; trusted: the sensitive arguments' canonical forms must come from a trusted source",
     )
+    sensitive_args: dict[str, ArgKind] | None = Field(
+        None,
+        description="argument -> kind (email, url, iban, path, amount, id): parsed strictly as that kind; "
+        "for side-effecting tools their provenance is default-deny (default: inferred from the schema's "
+        "format email/uri, path_args and amount_arg)",
+    )
+    allowed_schemes: list[str] = Field(default_factory=lambda: ["https", "http"])
 
 
 class TaskSpec(_Strict):
     description: str = ""
     tools: list[str]
     budget: BudgetSpec | None = None
+    contacts: list[str] = Field(
+        default_factory=list,
+        description="e-mail addresses this task may send to without the user naming them",
+    )
+    accounts: list[str] = Field(
+        default_factory=list, description="IBANs this task may pay without the user naming them"
+    )
 
 
 class TaintSection(_Strict):

@@ -15,7 +15,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from warden.gateway.detectors.pii import PATTERNS as PII_PATTERNS
 from warden.gateway.detectors.pii import iban_ok
@@ -27,6 +26,17 @@ NUMBER = re.compile(r"(?<![\w.])[-+]?\d[\d,]*(?:\.\d+)?(?![\w])")
 IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b")
 IDENTIFIER = re.compile(r"[0-9_#:@-]")  # plain words are language, not control values
 PATHLIKE = re.compile(r"^(?:~?/|\.{1,2}/|[A-Za-z]:\\)\S*$|^[\w.-]+/[\w./-]+$")
+
+
+def url_host(raw: str) -> str | None:
+    """The host a WHATWG client would contact for ``raw`` (``parsers.parse_url``), None when the URL
+    does not parse strictly."""
+    from warden.gateway.tools.parsers import ValueRejected, parse_url
+
+    try:
+        return parse_url(raw.rstrip(".,;:!?)]}"), ("https", "http", "ftp")).host
+    except ValueRejected:
+        return None
 
 
 @dataclass(frozen=True)
@@ -78,10 +88,9 @@ def extract(arguments: dict[str, Any], *, min_chars: int = 3) -> list[Atom]:
             atoms.append(Atom(path, "email", m.group(0).lower()))
             found = True
         for m in URL.finditer(text):
-            host = (urlsplit(m.group(0)).hostname or "").lower()
-            if host:
-                atoms.append(Atom(path, "host", host))
-                found = True
+            host = url_host(m.group(0))
+            atoms.append(Atom(path, "host", host) if host else Atom(path, "bad_url", m.group(0).lower()))
+            found = True
         for m in IBAN.finditer(text):
             if iban_ok(m.group(0)):
                 atoms.append(Atom(path, "iban", m.group(0).replace(" ", "").upper()))
@@ -113,7 +122,7 @@ class Corpus:
         text = "\n".join(texts).lower()
         numbers = frozenset(filter(None, (norm_number(m.group(0)) for m in NUMBER.finditer(text))))
         hosts = (
-            frozenset((urlsplit(m.group(0)).hostname or "") for m in URL.finditer(text))
+            frozenset(url_host(m.group(0)) or "" for m in URL.finditer(text))
             | frozenset(h.group(0) for h in HOST.finditer(text))
             | frozenset(m.group(0).split("@", 1)[1] for m in EMAIL.finditer(text))
         )

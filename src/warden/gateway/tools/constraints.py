@@ -5,12 +5,13 @@ Each check returns a list of violations (empty = fine); the guard turns any viol
 
 from __future__ import annotations
 
-import posixpath
+import unicodedata
 from functools import lru_cache
 from typing import Any
 
 from warden.gateway.canonical import canonical_json
 from warden.gateway.policy import ToolSpec
+from warden.gateway.tools import parsers
 from warden.gateway.tools.atoms import Atom, norm_number, top_arg
 
 
@@ -37,8 +38,67 @@ def schema_violations(spec: ToolSpec, arguments: dict[str, Any]) -> list[str]:
 
 
 def host_allowed(host: str, allowed: list[str]) -> bool:
-    host = host.lower().rstrip(".")
-    return any(host == d.lower() or host.endswith("." + d.lower()) for d in allowed)
+    return parsers.host_allowed(host, allowed)
+
+
+def arg_kinds(spec: ToolSpec) -> dict[str, str]:
+    """Which arguments hold which kind of control value: ``sensitive_args`` when the policy names them,
+    else inferred from the schema (``format: email`` / ``uri``), ``path_args`` and ``amount_arg``."""
+    if spec.sensitive_args is not None:
+        return dict(spec.sensitive_args)
+    out: dict[str, str] = {}
+    props = (spec.schema_ or {}).get("properties") or {}
+    for name, prop in props.items() if isinstance(props, dict) else ():
+        fmt = prop.get("format") if isinstance(prop, dict) else None
+        if fmt in ("email", "idn-email"):
+            out[name] = "email"
+        elif fmt in ("uri", "url", "iri", "uri-reference", "iri-reference"):
+            out[name] = "url"
+    for name in spec.path_args:
+        out[name] = "path"
+    if spec.amount_arg is not None:
+        out[spec.amount_arg] = "amount"
+    return out
+
+
+def _values(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
+
+
+def value_violations(spec: ToolSpec, arguments: dict[str, Any]) -> list[str]:
+    """Each sensitive argument, whole, parsed by the one parser for its kind (``parsers``): what does not
+    parse is refused, and a URL's or address's domain must be allowed when the tool lists domains."""
+    out: list[str] = []
+    schemes = tuple(s.lower() for s in spec.allowed_schemes)
+    for name, kind in arg_kinds(spec).items():
+        if name not in arguments or kind in ("path", "amount"):
+            continue  # paths and amounts: path_violations / amount_violations
+        for v in _values(arguments[name]):
+            if not isinstance(v, str):
+                out.append(f"argument {name}: not a string ({kind})")
+                continue
+            try:
+                if kind == "email":
+                    host = parsers.parse_email(v).rpartition("@")[2]
+                elif kind == "url":
+                    host = parsers.parse_url(v, schemes).host
+                elif kind == "iban":
+                    parsers.canon_iban(v)
+                    host = None
+                else:  # id: one token, nothing hidden in it
+                    if not v or any(unicodedata.category(ch)[0] in "CZ" for ch in v):
+                        raise parsers.ValueRejected("an id must be one token without spaces or controls")
+                    host = None
+            except parsers.ValueRejected as exc:
+                out.append(f"argument {name}: not an acceptable {kind}: {exc}"[:300])
+                continue
+            if (
+                host is not None
+                and spec.allowed_domains is not None
+                and not host_allowed(host, spec.allowed_domains)
+            ):
+                out.append(f"argument {name}: domain {host!r} is not allowed")
+    return out
 
 
 def domain_violations(spec: ToolSpec, atoms: list[Atom]) -> list[str]:
@@ -46,6 +106,9 @@ def domain_violations(spec: ToolSpec, atoms: list[Atom]) -> list[str]:
         return []
     out = []
     for a in atoms:
+        if a.kind == "bad_url":
+            out.append(f"argument {a.arg}: a URL that does not parse strictly ({a.value[:80]!r})")
+            continue
         host = a.value.rsplit("@", 1)[-1] if a.kind == "email" else a.value if a.kind == "host" else None
         if host is not None and not host_allowed(host, spec.allowed_domains):
             out.append(f"argument {a.arg}: domain {host!r} is not allowed")
@@ -53,23 +116,31 @@ def domain_violations(spec: ToolSpec, atoms: list[Atom]) -> list[str]:
 
 
 def path_violations(spec: ToolSpec, arguments: dict[str, Any]) -> list[str]:
+    """Every form of the path (as written, percent-decoded, NFKC) must lie under an allowed prefix.
+    Symlinks are invisible here: the tool must resolve them before it opens anything."""
     if spec.allowed_paths is None:
         return []
     out = []
+    prefixes = [p.rstrip("/") for p in spec.allowed_paths]
     for name in spec.path_args:
         value = arguments.get(name)
         if value is None:
             continue
-        if not isinstance(value, str) or "\x00" in value:
+        if not isinstance(value, str):
             out.append(f"argument {name}: not a path")
+            continue
+        try:
+            forms = parsers.path_forms(value)
+        except parsers.ValueRejected as exc:
+            out.append(f"argument {name}: {exc}")
             continue
         if not value.startswith("/"):
             out.append(f"argument {name}: relative path {value!r} (absolute paths only)")
             continue
-        norm = posixpath.normpath(value)
-        ok = any(norm == p.rstrip("/") or norm.startswith(p.rstrip("/") + "/") for p in spec.allowed_paths)
-        if not ok:
-            out.append(f"argument {name}: path {norm!r} is outside {spec.allowed_paths}")
+        for norm in forms:
+            if not norm.startswith("/") or not any(norm == p or norm.startswith(p + "/") for p in prefixes):
+                out.append(f"argument {name}: path {norm!r} is outside {spec.allowed_paths}")
+                break
     return out
 
 

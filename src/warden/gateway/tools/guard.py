@@ -222,6 +222,7 @@ class ToolGuard:
         blocks: list[tuple[str, str]] = []
         blocks += [("schema", r) for r in constraints.schema_violations(spec, args)]
         blocks += [("domain", r) for r in constraints.domain_violations(spec, atoms)]
+        blocks += [("value", r) for r in constraints.value_violations(spec, args)]
         blocks += [("path", r) for r in constraints.path_violations(spec, args)]
         blocks += [("amount", r) for r in constraints.amount_violations(spec, args)]
         if self.policy.tool_controls.check_secrets_in_arguments:
