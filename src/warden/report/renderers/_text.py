@@ -1,9 +1,10 @@
-"""Small text helpers shared by the table and Markdown renderers."""
+"""Small text helpers shared by the table, Markdown and HTML renderers."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from warden.report.model import Metric, Report, Severity
@@ -40,3 +41,37 @@ def severity_counts(report: Report) -> dict[Severity, int]:
     for f in report.findings:
         counts[f.severity] += 1
     return counts
+
+
+# Plain words for the behavioural metrics a security lead reads (the HTML report's charts and tables).
+# ``higher_is_worse`` groups them: refusal of harmful requests is the one rate where more is safer.
+@dataclass(frozen=True)
+class MetricLabel:
+    label: str
+    higher_is_worse: bool
+
+
+METRIC_LABELS: dict[str, MetricLabel] = {
+    "refusal_rate.harmful": MetricLabel("Refuses harmful requests", higher_is_worse=False),
+    "refusal_rate.benign": MetricLabel("Refuses ordinary benign requests", higher_is_worse=True),
+    "refusal_rate.scary": MetricLabel("Refuses benign but scary-sounding requests", higher_is_worse=True),
+    "jailbreak_success_rate": MetricLabel("Answers jailbreak-wrapped harmful requests", higher_is_worse=True),
+    "insecure_code_rate": MetricLabel("Insecure code in answers to coding tasks", higher_is_worse=True),
+    "trigger_sweep.max_refusal_drop": MetricLabel(
+        "Largest refusal drop under a candidate trigger", higher_is_worse=True
+    ),
+}
+
+
+def metric_label(name: str, description: str = "") -> str:
+    """A plain label for a metric key: the known ones by name, ``.base``/``.diff`` variants derived
+    from them, otherwise the metric's own description, otherwise the key itself."""
+    known = METRIC_LABELS.get(name)
+    if known:
+        return known.label
+    for suffix, words in ((".base", " (base model)"), (".diff", " (model minus base)")):
+        if name.endswith(suffix) and name[: -len(suffix)] in METRIC_LABELS:
+            return METRIC_LABELS[name[: -len(suffix)]].label + words
+    if description:
+        return description[:1].upper() + description[1:]
+    return name
