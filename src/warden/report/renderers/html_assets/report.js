@@ -325,7 +325,7 @@
     const acts = new Set(rows.flatMap(r => r.th.filter(t => t.src === "policy").map(t => t.action)));
     if (acts.has("fail")) items.push(["thr", "policy threshold: fails the model"]);
     if (acts.has("warn")) items.push(["thr warn", "policy threshold: warns"]);
-    if (rows.some(r => r.th.some(t => t.src !== "policy"))) items.push(["thr finding", "eval's finding threshold (no policy threshold in this report)"]);
+    if (rows.some(r => r.th.some(t => t.src !== "policy"))) items.push(["thr finding", "the eval's own finding threshold (where the report carries no policy threshold)"]);
     legend(host, items);
     // each row: a band for the threshold label, then the model bar (and the base bar under it)
     const barH = 12, pad = 15, rowH = pad + (hasBase ? 2 * barH + 4 : barH) + 9, left = 300, W = 820, right = 190, plotW = W - left - right;
@@ -458,9 +458,17 @@
     s.appendChild(svg("text", { x: L + pw / 2, y: H - B + 34, "text-anchor": "middle", class: "axis" }, "layer"));
     s.appendChild(svg("text", { x: 14, y: T + ph / 2, "text-anchor": "middle", class: "axis", transform: `rotate(-90 14 ${T + ph / 2})` }, "writer energy vs a random direction"));
     host.appendChild(el("h4", {}, "Per layer: how much the output projections still write along that direction"));
-    legend(host, [["ok attn", "attention output"], ["ok mlp", "MLP output"], ["bad", "layer the detector counts as edited"], ["window", "best window of layers"]]);
+    const keys = [["ok attn", "attention output"], ["ok mlp", "MLP output"]];
+    if (flagged && rows.some(r => affected.has(r.layer))) keys.push(["bad", "layer the detector counts as edited"]);
+    if (bf && Array.isArray(bf.best_window)) keys.push(["window", "window of layers the score comes from"]);
+    legend(host, keys);
     host.appendChild(s);
     host.appendChild(el("p", { class: "muted" }, "A taller bar means less energy along the direction: 10⁻¹⁴ is numerically zero, i.e. the direction was projected out. w is the apparent ablation weight (1 = fully erased)."));
+    const abl = fx.diff && fx.diff.ablation;
+    if (abl && abl.layer_weights && typeof abl.layer_weights === "object") {
+      const lw = Object.entries(abl.layer_weights).filter(([, v]) => num(v)).map(([k, v]) => `layer ${k}: ${v.toFixed(2)}`).join(" · ");
+      if (lw) host.appendChild(el("p", { class: "verdict-line bad" }, `Against the base: ablation weight per layer (${abl.subtype || "directional"}) — ${lw}`));
+    }
   })();
 
   // 3. trigger sweep: shift per candidate, significant ones highlighted
