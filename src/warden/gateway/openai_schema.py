@@ -35,10 +35,28 @@ class ToolCallIn(BaseModel):
     function: FunctionCall
 
 
+def _strings(value: Any, depth: int = 0) -> list[str]:
+    """Every string inside ``value`` (dict values, list items), skipping inline binary payloads."""
+    if isinstance(value, str):
+        return [] if value.startswith("data:") and ";base64," in value[:100] else [value]
+    if depth > 8:
+        return []
+    if isinstance(value, dict):
+        return [t for k, v in value.items() if k != "type" for t in _strings(v, depth + 1)]
+    if isinstance(value, list):
+        return [t for v in value for t in _strings(v, depth + 1)]
+    return []
+
+
 class ContentPart(BaseModel):
     model_config = ConfigDict(extra="allow")
     type: str
     text: str | None = None
+
+    def texts(self) -> list[str]:
+        """All text in the part, whatever its type (``text``, ``TEXT``, ``output_text``, ``refusal``,
+        the fields of an ``image_url``...): a backend may render any of it, so rails read all of it."""
+        return _strings(self.model_dump(exclude_none=True))
 
 
 class ChatMessage(BaseModel):
@@ -50,9 +68,14 @@ class ChatMessage(BaseModel):
     tool_calls: list[ToolCallIn] | None = None
 
     def text(self) -> str:
+        """What the model can read of this message: the content (every part of it) and any other text
+        field a chat template may render (``refusal``, ``reasoning_content``, ...)."""
         if isinstance(self.content, list):
-            return "\n".join(p.text or "" for p in self.content if p.type in ("text", "input_text"))
-        return self.content or ""
+            parts = [t for p in self.content for t in p.texts()]
+        else:
+            parts = [self.content] if self.content else []
+        parts += [t for v in (self.model_extra or {}).values() for t in _strings(v)]
+        return "\n".join(parts)
 
 
 class ChatRequest(BaseModel):

@@ -1,4 +1,9 @@
-"""Which conversation messages an input rail reads (``roles`` and ``scope`` options)."""
+"""Which conversation messages an input rail reads (``roles`` and ``scope`` options).
+
+Every rail reads the whole conversation by default (``scope: all``): the model reads all of it, and a
+jailbreak in an earlier user turn followed by a forged "OK." and "Go on." is still in front of it.
+``scope: new`` (only the messages after the last assistant turn) is there for deployers who accept that.
+"""
 
 from __future__ import annotations
 
@@ -12,5 +17,5 @@ def selected(
     ctx: RailContext, options: Mapping[str, Any], *, roles: tuple[str, ...], scope: str
 ) -> list[Message]:
     want = tuple(options.get("roles", roles))
-    pool = ctx.messages if options.get("scope", scope) == "all" else ctx.new_messages
+    pool = ctx.new_messages if options.get("scope", scope) == "new" else ctx.messages
     return [m for m in pool if m.role in want and m.text]

@@ -69,7 +69,7 @@ class InjectionClassifierRail(Rail):
     def detect_input(self, ctx: RailContext) -> Detection | None:
         from warden.gateway.embedding import shared_encoder
 
-        msgs = selected(ctx, self.options, roles=("user", "tool"), scope="new")
+        msgs = selected(ctx, self.options, roles=("user", "tool"), scope="all")
         if not msgs:
             return None
         probs = self.head.probability(shared_encoder().encode([m.text[: self.max_chars] for m in msgs]))

@@ -83,7 +83,7 @@ class HFClassifierRail(Rail):
                 return [float(x) for x in probs[:, self._pos_idx].sum(-1).tolist()]
 
     def detect_input(self, ctx: RailContext) -> Detection | None:
-        msgs = selected(ctx, self.options, roles=("user", "tool"), scope="new")
+        msgs = selected(ctx, self.options, roles=("user", "tool"), scope="all")
         if not msgs:
             return None
         scores = self.scores([m.text for m in msgs])
@@ -143,7 +143,7 @@ class LlamaGuardRail(Rail):
         return None
 
     async def adetect_input(self, ctx: RailContext) -> Detection | None:
-        msgs = selected(ctx, self.options, roles=("user",), scope="new")
+        msgs = selected(ctx, self.options, roles=("user",), scope="all")
         if not msgs:
             return None
         return await self._ask([{"role": "user", "content": m.text} for m in msgs])

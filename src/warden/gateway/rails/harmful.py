@@ -75,7 +75,7 @@ class HarmfulRequestRail(Rail):
 
     def detect_input(self, ctx: RailContext) -> Detection | None:
         cats: set[str] = set()
-        for msg in selected(ctx, self.options, roles=("user",), scope="new"):
+        for msg in selected(ctx, self.options, roles=("user",), scope="all"):
             cats.update(harmful_categories(msg.text))
         if not cats:
             return None

@@ -100,7 +100,7 @@ class InjectionHeuristicsRail(Rail):
     def detect_input(self, ctx: RailContext) -> Detection | None:
         threshold = float(self.options.get("threshold", 1.0))
         best: tuple[float, list[str], str] = (0.0, [], "")
-        for msg in selected(ctx, self.options, roles=("user", "tool"), scope="new"):
+        for msg in selected(ctx, self.options, roles=("user", "tool"), scope="all"):
             s, hits = score(msg.text)
             if s > best[0]:
                 best = (s, hits, msg.role)

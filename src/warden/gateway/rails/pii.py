@@ -47,7 +47,8 @@ class PIIRail(Rail):
     def detect_output(self, text: str, ctx: RailContext) -> Detection | None:
         spans = self._spans(text, -1)
         if self.options.get("ignore_echoed", True):
-            # a value the user gave in this conversation is not a leak when the model repeats it
-            given = "\n".join(m.text for m in ctx.messages if m.role in ("user", "system"))
+            # a value the user gave in this conversation is not a leak when the model repeats it; one in
+            # the system prompt is (the client did not write it to get it back)
+            given = "\n".join(m.text for m in ctx.messages if m.role == "user")
             spans = [s for s in spans if text[s.start : s.end] not in given]
         return self._detection(spans)

@@ -46,7 +46,7 @@ class TopicRail(Rail):
     def detect_input(self, ctx: RailContext) -> Detection | None:
         from warden.gateway.embedding import shared_encoder
 
-        msgs = selected(ctx, self.options, roles=("user",), scope="new")
+        msgs = selected(ctx, self.options, roles=("user",), scope="all")
         if not msgs:
             return None
         emb = shared_encoder().encode([m.text[:2000] for m in msgs])  # [N, 384]
