@@ -51,7 +51,7 @@ from typing import Any, BinaryIO
 
 from warden.errors import FormatError, LimitExceeded
 from warden.formats.interface import Limits
-from warden.formats.pickle_policy import NESTED_LOADERS, normalise_module
+from warden.formats.pickle_policy import NESTED_LOADERS, SAFE_GLOBALS, normalise_module
 
 __all__ = [
     "LEGACY_TORCH_MAGIC",
@@ -1440,9 +1440,37 @@ def _latin1_blob(call: Call) -> Blob | None:
     return None
 
 
-def _check_stack_global_operand(value: object, offset: int) -> None:
-    """CPython requires str operands: values that can never be str make the load fail there."""
+# Allowlisted callables that can return an exact ``str`` (``str(...)``; copyreg's rebuilders given
+# ``str`` as the class). Every other allowlisted global is a class, function or constant that is not
+# a str and whose call result is not an exact str either.
+_STR_CAPABLE = frozenset(
+    {"builtins.str", "copyreg._reconstructor", "copyreg.__newobj__", "copyreg.__newobj_ex__"}
+)
+
+
+def _never_str(value: object) -> bool:
+    """True when ``value`` can never be an exact ``str`` at load time."""
     if value is None or type(value) in (int, bool, tuple, TList, TDict, Blob):
+        return True
+    if type(value) is GlobalRef:
+        return value.module is not None and value.path in SAFE_GLOBALS
+    if type(value) is Call:
+        f = value.func
+        return (
+            type(f) is GlobalRef
+            and f.module is not None
+            and f.path in SAFE_GLOBALS
+            and f.path not in _STR_CAPABLE
+        )
+    return False
+
+
+def _check_stack_global_operand(value: object, offset: int) -> None:
+    """CPython requires exact str operands (``PyUnicode_CheckExact`` in _pickle.c, ``type(x) is str``
+    in pickle.py, which joblib uses): values that can never be one make the load fail there, so
+    nothing after this opcode runs. An allowlisted import (a class or function) or the result of
+    calling an allowlisted class is never a str: joblib array bytes read as opcodes hit this."""
+    if _never_str(value):
         raise FormatError("STACK_GLOBAL requires str", offset=offset)
 
 

@@ -61,8 +61,14 @@ class ScanContext:
     root: Path | None = None
     depth: int = 0
     notes: list[str] = field(default_factory=list)
+    # The stream is a pickle of a TorchScript archive, read by torch.jit.load's C++ unpickler (which
+    # resolves __torch__ classes and torch.jit._pickle builders itself), not by Python's pickle.
+    torchscript: bool = False
+    deadline: float | None = None  # time.monotonic() past which a scanner should stop (see core)
 
-    def nested(self, stream: BinaryIO, size: int, location: Location, name: str) -> Iterator[Finding]:
+    def nested(
+        self, stream: BinaryIO, size: int, location: Location, name: str, *, torchscript: bool = False
+    ) -> Iterator[Finding]:
         """Scan a member of a container with whichever scanner its bytes call for."""
         deeper = ScanContext(
             limits=self.limits,
@@ -70,6 +76,8 @@ class ScanContext:
             root=self.root,
             depth=self.depth + 1,
             notes=self.notes,
+            torchscript=torchscript,
+            deadline=self.deadline,
         )
         return self.nested_scan(stream, size, location, name, deeper)
 

@@ -147,7 +147,16 @@ def _dtype_facts(descr: Any, offset: int) -> tuple[int, bool]:
 
     try:
         dtype = descr_to_dtype(descr)
-    except (TypeError, ValueError, KeyError, IndexError, OverflowError, RecursionError, MemoryError) as exc:
+    except (  # SyntaxError: numpy parses comma strings with ast.literal_eval (descr ",")
+        TypeError,
+        ValueError,
+        KeyError,
+        IndexError,
+        OverflowError,
+        RecursionError,
+        MemoryError,
+        SyntaxError,
+    ) as exc:
         raise FormatError(f".npy descr {descr!r} is not a dtype ({exc})"[:300], offset=offset) from None
     if not isinstance(dtype, np.dtype):  # pragma: no cover - defensive
         raise FormatError(f".npy descr {descr!r} is not a dtype", offset=offset)

@@ -23,6 +23,7 @@ from warden.errors import FormatError, LimitExceeded
 from warden.formats._pickle_walk import Blob, GlobalRef, PickleWalker, WalkReport, looks_like_pickle
 from warden.formats.interface import FormatScanner, ScanContext
 from warden.formats.pickle_policy import classify_global
+from warden.formats.torchscript import is_torchscript_resolved
 from warden.report.model import Finding, Location, Severity
 from warden.rules import rule
 
@@ -166,10 +167,29 @@ def scan_pickle_region(
     except FormatError as exc:
         error = exc
     report = walker.report
-    yield from findings_from_walk(report, location, context=context)
+    yield from findings_from_walk(report, location, context=context, torchscript=ctx.torchscript)
     yield from _nested(stream, report, location, ctx)
     if error is not None:
+        if _inert(report) and not isinstance(error, LimitExceeded):
+            # No import, call or embedded file was read before the error, and every loader stops at
+            # the same opcode (the walker follows CPython's framing): nothing in the file can have
+            # run. Random bytes in a ``.bin`` that happen to start with an opcode byte end up here.
+            error.message += "; no import or call precedes it, so a loader stops there without running code"
+            error.severity = Severity.MEDIUM  # type: ignore[attr-defined]
         raise error
+
+
+def _inert(report: WalkReport) -> bool:
+    """True when the walk read nothing that runs code: no import, call, mutation or nested file."""
+    return not (
+        report.imports
+        or report.n_unresolved
+        or report.global_calls
+        or report.n_indirect
+        or report.n_mutations
+        or report.blobs
+        or report.opaque_nested
+    )
 
 
 def _format_of(report: WalkReport) -> str:
@@ -180,16 +200,20 @@ def _format_of(report: WalkReport) -> str:
     return "pickle"
 
 
-def findings_from_walk(report: WalkReport, location: Location, *, context: str = "") -> Iterator[Finding]:
+def findings_from_walk(
+    report: WalkReport, location: Location, *, context: str = "", torchscript: bool = False
+) -> Iterator[Finding]:
     """Turn a walk into findings: one per distinct import with its verdict (allowlisted ones give
     none), unresolved imports, indirect calls, mutations of globals, non-standard opcodes, trailing
-    data."""
+    data. ``torchscript``: the pickle is read by torch.jit.load, whose own globals are not imports."""
     fmt = _format_of(report)
     groups: dict[tuple[str, str], list[GlobalRef]] = {}
     for g in _dedupe(report.imports):
         assert g.module is not None and g.name is not None
         groups.setdefault((g.module, g.name), []).append(g)
     for (module, name), refs in groups.items():
+        if torchscript and is_torchscript_resolved(module, name):
+            continue
         verdict = classify_global(module, name)
         if verdict.kind == "safe":
             continue

@@ -35,6 +35,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from warden.formats._allowlist_sklearn import SKLEARN_GLOBALS
+
 __all__ = [
     "DANGEROUS",
     "NESTED_LOADERS",
@@ -80,6 +82,29 @@ _TORCH_REBUILD = (
     "_rebuild_device_tensor_from_cpu_tensor _rebuild_xla_tensor _rebuild_mps_tensor "
     "_rebuild_sparse_csr_tensor"
 ).split()
+# torch.nn.functional's tensor functions, as modules hold them (``TransformerEncoderLayer(activation=
+# F.relu)`` pickles ``torch.nn.functional.relu``; builtins such as ``F.gelu`` pickle as
+# ``torch._C._nn.gelu``). Each only computes on the tensors it is given. Listed by exact name: not
+# ``handle_torch_function``, ``boolean_dispatch`` or anything else the module imports.
+_TORCH_FUNCTIONAL = (
+    "adaptive_avg_pool2d adaptive_avg_pool3d adaptive_max_pool1d_with_indices "
+    "adaptive_max_pool2d_with_indices adaptive_max_pool3d_with_indices affine_grid alpha_dropout "
+    "batch_norm binary_cross_entropy binary_cross_entropy_with_logits celu cosine_embedding_loss "
+    "cross_entropy ctc_loss dropout dropout1d dropout2d dropout3d elu embedding embedding_bag "
+    "feature_alpha_dropout fold fractional_max_pool2d_with_indices fractional_max_pool3d_with_indices "
+    "gaussian_nll_loss glu grid_sample group_norm gumbel_softmax hardsigmoid hardswish hardtanh "
+    "hinge_embedding_loss huber_loss instance_norm interpolate kl_div l1_loss layer_norm leaky_relu "
+    "local_response_norm log_softmax lp_pool1d lp_pool2d lp_pool3d margin_ranking_loss "
+    "max_pool1d_with_indices max_pool2d_with_indices max_pool3d_with_indices max_unpool1d max_unpool2d "
+    "max_unpool3d mish mse_loss multi_margin_loss multilabel_margin_loss multilabel_soft_margin_loss "
+    "nll_loss normalize pad poisson_nll_loss relu relu6 rms_norm rrelu selu sigmoid silu smooth_l1_loss "
+    "soft_margin_loss softmax softmin softsign tanh tanhshrink _threshold triplet_margin_loss unfold "
+    "upsample upsample_bilinear upsample_nearest"
+).split()
+_TORCH_C_NN = (
+    "avg_pool2d avg_pool3d elu_ gelu hardtanh_ leaky_relu_ linear log_sigmoid one_hot "
+    "scaled_dot_product_attention softplus softshrink"
+).split()
 _NUMPY_SCALARS = (
     "bool_ bool int8 int16 int32 int64 uint8 uint16 uint32 uint64 intc uintc intp uintp longlong "
     "ulonglong byte ubyte short ushort float16 float32 float64 half single double longdouble "
@@ -111,6 +136,8 @@ SAFE_GLOBALS: frozenset[str] = frozenset(
         *(f"torch.{d}" for d in _TORCH_DTYPES),
         *(f"torch.{e}" for e in _TORCH_ENUMS),
         *(f"torch._utils.{f}" for f in _TORCH_REBUILD),
+        *(f"torch.nn.functional.{f}" for f in _TORCH_FUNCTIONAL),
+        *(f"torch._C._nn.{f}" for f in _TORCH_C_NN),
         # Nested loader: its bytes argument is scanned as an embedded file (see NESTED_LOADERS).
         "torch.storage._load_from_bytes",
         # numpy arrays, dtypes, scalars, RNG state
@@ -205,11 +232,36 @@ SAFE_GLOBALS: frozenset[str] = frozenset(
         "transformers.debug_utils.DebugOption",
         "transformers.trainer_utils.IntervalStrategy",
         "accelerate.utils.dataclasses.DistributedType",
+        # accelerate's enums and plain config dataclasses as TrainingArguments / Accelerator state
+        # carry them (accelerate 1.x): unpickling sets fields; __post_init__ does not run.
+        "accelerate.utils.dataclasses.DynamoBackend",
+        "accelerate.utils.dataclasses.PrecisionType",
+        "accelerate.utils.dataclasses.ComputeEnvironment",
+        "accelerate.utils.dataclasses.SageMakerDistributedType",
+        "accelerate.utils.dataclasses.RNGType",
+        "accelerate.utils.dataclasses.LoggerType",
+        "accelerate.utils.dataclasses.GradientAccumulationPlugin",
+        "accelerate.utils.dataclasses.DataLoaderConfiguration",
+        "accelerate.utils.dataclasses.ProjectConfiguration",
+        "accelerate.utils.dataclasses.TorchDynamoPlugin",
+        "accelerate.utils.dataclasses.DistributedDataParallelKwargs",
+        "accelerate.utils.dataclasses.GradScalerKwargs",
+        "accelerate.utils.dataclasses.InitProcessGroupKwargs",
+        "accelerate.utils.dataclasses.AutocastKwargs",
+        "accelerate.parallelism_config.ParallelismConfig",
+        # TrainingArguments.distributed_state: accelerate's process-state singletons. No __new__,
+        # __setstate__ or __reduce__ (only an error-message __getattr__): rebuilt as object.__new__
+        # plus a __dict__ update, without the __init__ that reads the environment.
+        "accelerate.state.PartialState",
+        "accelerate.state.AcceleratorState",
+        "accelerate.state.GradientState",
         "trl.trainer.sft_config.SFTConfig",
         "trl.trainer.dpo_config.DPOConfig",
         "trl.trainer.dpo_config.FDivergenceType",
         "trl.trainer.grpo_config.GRPOConfig",
         "trl.trainer.kto_config.KTOConfig",
+        # scikit-learn estimators and their internals, exact paths (see _allowlist_sklearn)
+        *SKLEARN_GLOBALS,
     ]
 )
 

@@ -184,7 +184,17 @@ TOOL_NAMES = frozenset({
     "function_call", "tool_call_id",
 })  # fmt: skip
 TOOL_ROLES = frozenset(
-    {"tool", "tools", "ipython", "function", "tool_results", "tool_response", "observation", "tool_call"}
+    {
+        "tool",
+        "tools",
+        "ipython",
+        "function",
+        "tool_results",
+        "tool_response",
+        "observation",
+        "tool_call",
+        "tool_calls",
+    }
 )
 ROLE_NAMES = frozenset({
     "system", "user", "assistant", "model", "tool", "tools", "ipython", "human", "bot", "function",

@@ -32,6 +32,7 @@ from typing import IO, Any, BinaryIO
 from warden.errors import LimitExceeded
 from warden.formats.hdf5 import keras_config_findings
 from warden.formats.interface import FormatScanner, Limits, ScanContext
+from warden.formats.torchscript import TorchScriptRefs, torchscript_code_refs, torchscript_findings
 from warden.report.model import Finding, Location, Severity
 from warden.rules import rule
 
@@ -55,6 +56,7 @@ RATIO_FLOOR = 8 << 20  # members smaller than this never trip the compression-ra
 CRC_CHECK_MAX = 1 << 30  # stored members larger than this are not CRC-checked (nothing else reads them)
 MAX_GAP_SCAN = 16 << 20  # bytes between members searched for unlisted local headers
 MAX_SYMLINK_TARGET = 4096
+TS_CODE_READ = (8 << 20) + 1  # TorchScript code read per file (torchscript.py refuses larger)
 _NORMAL_FLAGS = 0x0002 | 0x0004 | 0x0008 | 0x0800  # deflate options, data descriptor, UTF-8 names
 _METHODS = {0: "stored", 8: "deflate", 12: "bzip2", 14: "lzma"}
 
@@ -838,15 +840,19 @@ class ZipScanner(FormatScanner):
         yield from self._structure(members, location, layout.has_central)
         keras = _is_keras(members)
         yield from _torch_layout(members, location)
+        ts_top = _torchscript_top(members)
+        ts_code: list[tuple[str, TorchScriptRefs]] = []
         total = 0
         for m in sorted(members, key=lambda m: (not m.in_central, m.index, m.header_offset)):
-            yield from self._member(src, m, location, ctx, keras, total)
+            yield from self._member(src, m, location, ctx, keras, total, ts_top, ts_code)
             total += m.produced
             if total > ctx.limits.max_total_uncompressed:
                 raise LimitExceeded(
                     f"members expand to more than max_total_uncompressed={ctx.limits.max_total_uncompressed} bytes",
                     offset=m.header_offset,
                 )
+        if ts_top is not None:
+            yield from torchscript_findings(ts_code, location, ts_top)
 
     # -- names, flags, headers ----------------------------------------------------------------
 
@@ -894,7 +900,15 @@ class ZipScanner(FormatScanner):
     # -- one member ---------------------------------------------------------------------------
 
     def _member(
-        self, src: _Source, m: _Member, location: Location, ctx: ScanContext, keras: bool, total: int
+        self,
+        src: _Source,
+        m: _Member,
+        location: Location,
+        ctx: ScanContext,
+        keras: bool,
+        total: int,
+        ts_top: str | None = None,
+        ts_code: list[tuple[str, TorchScriptRefs]] | None = None,
     ) -> Iterator[Finding]:
         loc = location.child(m.name)
         if m.error is not None or m.data_offset is None:
@@ -945,8 +959,19 @@ class ZipScanner(FormatScanner):
                 )
             if m.is_dir and extracted.length == 0:
                 return
+            ts_member = ts_top is not None and m.in_central and m.name.startswith(f"{ts_top}/")
+            if (
+                ts_member
+                and ts_code is not None
+                and m.name.startswith(f"{ts_top}/code/")
+                and m.name.endswith(".py")
+            ):
+                extracted.stream.seek(0)
+                ts_code.append((m.name, torchscript_code_refs(extracted.stream.read(TS_CODE_READ))))
             extracted.stream.seek(0)
-            yield from ctx.nested(extracted.stream, extracted.length, loc, m.name)
+            # the pickles torch.jit.load reads (data.pkl, constants.pkl, code/*.debug_pkl)
+            ts_pickle = ts_member and m.name.endswith((".pkl", ".debug_pkl"))
+            yield from ctx.nested(extracted.stream, extracted.length, loc, m.name, torchscript=ts_pickle)
         finally:
             if extracted.owned:
                 extracted.stream.close()
@@ -1094,6 +1119,20 @@ def _base_name(name: str) -> str:
 def _is_keras(members: list[_Member]) -> bool:
     names = {m.name.split("\x00", 1)[0] for m in members}
     return "config.json" in names and bool({"metadata.json", "model.weights.h5", "model.weights.npz"} & names)
+
+
+def _torchscript_top(members: list[_Member]) -> str | None:
+    """The top folder of a TorchScript archive, or None. torch.load takes an archive for TorchScript
+    (and hands it to torch.jit.load) when ``constants.pkl`` is among its records
+    (``torch.serialization._is_torchscript_zip``); records are the names under the one top folder."""
+    central = [m.name for m in members if m.in_central]
+    if not central or "/" not in central[0]:
+        return None
+    top = central[0].split("/", 1)[0]
+    names = set(central)
+    if f"{top}/constants.pkl" in names and f"{top}/data.pkl" in names:
+        return top
+    return None
 
 
 def _torch_layout(members: list[_Member], location: Location) -> Iterator[Finding]:
