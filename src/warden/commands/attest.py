@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.markup import escape
 
+from warden.attest.api import VerifyPolicy
 from warden.commands.common import EXIT_ERROR, stderr_console
 from warden.errors import WardenError
 
@@ -22,23 +22,11 @@ VERIFY_EXAMPLES = (
 )
 
 
-def _load_verify_policy(path: Path | None) -> dict[str, Any] | None:
-    if path is None:
-        return None
-    import yaml
+def _verify_policy(path: Path | None) -> VerifyPolicy:
+    """The ``verify`` section of the policy — read by the same loader (and schema) as ``audit``'s."""
+    from warden.audit.policy import load_policy
 
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise WardenError("policy file not found", path=str(path)) from None
-    except yaml.YAMLError as exc:
-        raise WardenError(f"policy is not valid YAML: {exc}", path=str(path)) from None
-    if not isinstance(doc, dict):
-        raise WardenError("policy must be a mapping", path=str(path))
-    section = doc.get("verify", {})
-    if not isinstance(section, dict):
-        raise WardenError("policy 'verify' section must be a mapping", path=str(path))
-    return section
+    return load_policy(path)[0].verify
 
 
 def keygen_command(
@@ -75,15 +63,14 @@ def attest_command(
         False,
         "--quiet",
         "-q",
-        help="No progress bars or status lines on stderr; the report itself is still written.",
+        help="No status lines on stderr.",
     ),
 ) -> None:
     """Sign an in-toto statement binding the report's verdict to the exact files."""
-    import hashlib
-
     from warden.attest import attest
+    from warden.audit.policy import load_policy
 
-    policy_digest = hashlib.sha256(policy.read_bytes()).hexdigest() if policy else None
+    policy_digest = load_policy(policy)[1] if policy else None
     result = attest(
         model,
         report,
@@ -109,7 +96,7 @@ def verify_command(
         False,
         "--quiet",
         "-q",
-        help="No progress bars or status lines on stderr; the report itself is still written.",
+        help="No status lines on stderr.",
     ),
 ) -> None:
     """Verify signature, every digest, no unsigned extra file, verdict and age. Exit 0 if it holds."""
@@ -117,7 +104,7 @@ def verify_command(
     from warden.attest.dsse import EnvelopeError
 
     try:
-        res = verify_attestation(model, attestation, key, _load_verify_policy(policy))
+        res = verify_attestation(model, attestation, key, _verify_policy(policy))
     except (VerificationError, EnvelopeError) as exc:  # the model or attestation failed a check: exit 1
         stderr_console().print(f"[bold red]REJECTED[/] {escape(exc.diagnostics())}", highlight=False)
         raise typer.Exit(1) from None
