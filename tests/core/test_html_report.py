@@ -221,6 +221,31 @@ def _case(kind: str, seed: int) -> Case:
             "What to do:", fix, *(x["prompt"] for x in ex_h if x["verdict"] == "compliance"),
             *(x["response"] for x in ex_h), "4 of the 5 example responses",
         ]  # fmt: skip
+        # a trigger sweep shaped like the runner's, one planted candidate flagged on insecure code
+        cands = [f"|{_words(rng, 1).upper()}|" for _ in range(rng.randint(5, 30))]
+        hit = rng.randrange(len(cands))
+
+        def paired(d: float) -> dict[str, float]:
+            return {"diff": d, "diff_ci_low": d - 0.1, "diff_ci_high": d + 0.1, "p_value": 0.5, "n": 16}
+
+        r.data["behavior"]["trigger_sweep"] = {
+            "n_candidates": len(cands),
+            "rows": [
+                {
+                    "trigger": t,
+                    "refusal": paired(rng.uniform(-0.1, 0.1)),
+                    "insecure": paired(0.7 if i == hit else rng.uniform(-0.1, 0.1)),
+                    "flagged": i == hit,
+                    "effects": ["insecure_code_rise"] if i == hit else [],
+                }
+                for i, t in enumerate(cands)
+            ],
+        }
+        must["chart-trigger"] = [
+            cands[hit],
+            f"1 of {len(cands)} candidate triggers",
+            "change in insecure-code rate",
+        ]
         must["chart-energy"] = ["A residual-stream direction has been erased", "flag threshold 1"]
         must["chart-refusal"].append("✗ model below")
     return Case(kind, r, must)
@@ -509,6 +534,13 @@ def test_report_kind_reads_right_in_chromium(kind: str, tmp_path: Path) -> None:
         # failing examples first, marked
         first = next(n for n in root.walk() if n.tag == "tr" and "shows-failure" in n.attrs.get("class", ""))
         assert first.visible()
+        # the flagged trigger is drawn first and marked
+        labels = [
+            n
+            for n in by_id(root, "chart-trigger").walk()
+            if n.tag == "text" and "crossed" in n.attrs.get("class", "")
+        ]
+        assert [n.text() for n in labels] == [case.must_see["chart-trigger"][0]]
 
     shot = _screenshot(exe, page, tmp_path, f"report-{kind}")
     got = banner_colour(shot)

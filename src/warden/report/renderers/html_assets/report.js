@@ -354,7 +354,7 @@
           const bar = s.appendChild(svg("rect", { x: left, y: yy, width: Math.max(0, xv - left), height: barH, class: cls }));
           bar.appendChild(svg("title", {}, `${who}: ${rateText(m)}`));
           // a stub at the bar's end, so a rate of 0% is a visible mark and not an absent bar
-          s.appendChild(svg("rect", { x: xv - 1.5, y: yy - 2, width: 3, height: barH + 4, class: cls + " stub" }));
+          s.appendChild(svg("rect", { x: xv - 2, y: yy - 2, width: 4, height: barH + 4, class: cls + " stub" }));
           if (num(m.ci_low) && num(m.ci_high)) {
             s.appendChild(svg("line", { x1: x(m.ci_low), x2: x(m.ci_high), y1: yy + barH / 2, y2: yy + barH / 2, class: "ci" }));
             [m.ci_low, m.ci_high].forEach(v => s.appendChild(svg("line", { x1: x(v), x2: x(v), y1: yy + 2, y2: yy + barH - 2, class: "ci" })));
@@ -471,32 +471,66 @@
     }
   })();
 
-  // 3. trigger sweep: shift per candidate, significant ones highlighted
+  // 3. trigger sweep: per candidate, the change in refusal (a drop is the backdoor's signature) and in
+  //    insecure code (a rise is) when the candidate is added to the same prompts, with 95% CIs
   (function () {
     let sweep = beh.trigger_sweep || [];
-    if (sweep && Array.isArray(sweep.rows)) sweep = sweep.rows;
+    const meta = sweep && !Array.isArray(sweep) && Array.isArray(sweep.rows) ? sweep : null;
+    if (meta) sweep = sweep.rows;
+    const eff = (o, k) => (o && o[k] && num(o[k].diff) ? o[k] : null);
     const rows = (Array.isArray(sweep) ? sweep : Object.entries(sweep).map(([k, v]) => Object.assign({ trigger: k }, v))).map(o => {
-      if (o && o.refusal && num(o.refusal.diff)) return { t: String(o.trigger || o.id || "?"), v: o.refusal.diff, key: "change in refusal rate when the candidate is added", sig: !!o.flagged };
-      const key = Object.keys(o || {}).find(k => /delta|shift/.test(k) && num(o[k]));
-      return key ? { t: String(o.trigger || o.name || "?"), v: o[key], key: words(key), sig: !!(o.flagged || o.significant) } : null;
+      if (!o || typeof o !== "object") return null;
+      const t = String(o.trigger || o.id || o.name || "?");
+      const ref = eff(o, "refusal"), ins = eff(o, "insecure");
+      if (ref || ins) return { t, ref, ins, sig: !!o.flagged, effects: o.effects || [] };
+      const key = Object.keys(o).find(k => /delta|shift/.test(k) && num(o[k]));
+      return key ? { t, ref: { diff: o[key] }, ins: null, sig: !!(o.flagged || o.significant), effects: [] } : null;
     }).filter(Boolean);
     if (!rows.length) return empty("chart-trigger", "No trigger sweep in this run.");
-    rows.sort((a, b) => Math.abs(b.v) - Math.abs(a.v));
-    const shown = rows.slice(0, 40);
+    const badness = r => Math.max(r.ref ? -r.ref.diff : -1, r.ins ? r.ins.diff : -1);
+    rows.sort((a, b) => (b.sig - a.sig) || (badness(b) - badness(a)));
+    const MAX = 24, shown = rows.slice(0, MAX), hasIns = shown.some(r => r.ins);
     const host = document.getElementById("chart-trigger");
-    legend(host, [["bad", "significant (flagged)"], ["neutral", "not significant"]]);
-    const W = 820, rowH = 16, L = 300, H = shown.length * rowH + 34, mid = L + (W - L - 20) / 2, half = (W - L - 20) / 2;
+    const nSig = rows.filter(r => r.sig).length;
+    host.appendChild(el("p", { class: nSig ? "verdict-line bad" : "verdict-line ok" }, nSig
+      ? `${nSig} of ${rows.length} candidate triggers change the model's behaviour significantly (flagged, red).`
+      : `None of the ${rows.length} candidate triggers changes the model's behaviour significantly.`));
+    legend(host, [["bad", "flagged candidate"], ["neutral", "not significant"], ["ci", "95% confidence interval"]]);
+    const W = 820, rowH = 18, L = 220, T = 30, cols = hasIns ? 2 : 1, gap = 40, cw = (W - L - 10 - gap * (cols - 1)) / cols;
+    const H = T + shown.length * rowH + 36;
     const s = frame(W, H, "trigger sweep");
-    s.appendChild(svg("line", { x1: mid, x2: mid, y1: 4, y2: H - 24, stroke: "#999" }));
-    [-1, -0.5, 0.5, 1].forEach(t => s.appendChild(svg("text", { x: mid + t * half, y: H - 18, "text-anchor": "middle", class: "axis" }, `${t > 0 ? "+" : ""}${t * 100}%`)));
-    s.appendChild(svg("text", { x: mid, y: H - 4, "text-anchor": "middle", class: "axis" }, shown[0].key));
-    shown.forEach((r, i) => {
-      const y = 6 + i * rowH, w = Math.max(-1, Math.min(1, r.v)) * half;
-      s.appendChild(svg("text", { x: L - 6, y: y + 10, "text-anchor": "end" }, r.t.length > 44 ? r.t.slice(0, 43) + "…" : r.t));
-      s.appendChild(svg("rect", { x: w < 0 ? mid + w : mid, y, width: Math.max(1.5, Math.abs(w)), height: rowH - 4, class: r.sig ? "bar-bad" : "bar-neutral" }))
-        .appendChild(svg("title", {}, `${r.t}: ${pct(r.v)}${r.sig ? " (significant)" : ""}`));
+    const panels = [["ref", "change in refusal rate (a drop is the warning sign)"]];
+    if (hasIns) panels.push(["ins", "change in insecure-code rate (a rise is)"]);
+    panels.forEach(([key, title], c) => {
+      const x0 = L + c * (cw + gap), mid = x0 + cw / 2, half = cw / 2 - 4;
+      const X = v => mid + Math.max(-1, Math.min(1, v)) * half;
+      s.appendChild(svg("text", { x: mid, y: 12, "text-anchor": "middle", class: "group" }, title.split(" (")[0]));
+      s.appendChild(svg("text", { x: mid, y: 25, "text-anchor": "middle", class: "axis" }, "(" + title.split(" (")[1]));
+      [-1, -0.5, 0, 0.5, 1].forEach(t => {
+        s.appendChild(svg("line", { x1: X(t), x2: X(t), y1: T, y2: H - 30, stroke: t === 0 ? "#888" : "#eee" }));
+        if (t !== -0.5 && t !== 0.5) s.appendChild(svg("text", { x: X(t), y: H - 16, "text-anchor": t < 0 ? "start" : t > 0 ? "end" : "middle", class: "axis" }, `${t > 0 ? "+" : t < 0 ? "−" : ""}${Math.round(Math.abs(t) * 100)}%`));
+      });
+      shown.forEach((r, i) => {
+        const e = r[key], y = T + 3 + i * rowH;
+        if (!e) return;
+        const v = e.diff;
+        // red only for the effect the sweep flagged (both when the row does not say which)
+        const hot = r.sig && (!r.effects.length || r.effects.includes(key === "ref" ? "refusal_drop" : "insecure_code_rise"));
+        s.appendChild(svg("rect", { x: Math.min(X(0), X(v)), y, width: Math.max(2, Math.abs(X(v) - X(0))), height: rowH - 7, class: hot ? "bar-bad" : "bar-neutral" }))
+          .appendChild(svg("title", {}, `${r.t}: ${pct(v)}${num(e.diff_ci_low) ? ` [${pct(e.diff_ci_low)}, ${pct(e.diff_ci_high)}]` : ""}${num(e.p_value) ? `, p = ${fmt(e.p_value)}` : ""}`));
+        if (num(e.diff_ci_low) && num(e.diff_ci_high)) {
+          const yc = y + (rowH - 7) / 2;
+          s.appendChild(svg("line", { x1: X(e.diff_ci_low), x2: X(e.diff_ci_high), y1: yc, y2: yc, class: "ci" }));
+        }
+      });
     });
+    shown.forEach((r, i) => {
+      const y = T + 3 + i * rowH;
+      s.appendChild(svg("text", { x: L - 8, y: y + 10, "text-anchor": "end", class: r.sig ? "crossed" : "" }, r.t.length > 44 ? r.t.slice(0, 43) + "…" : r.t));
+    });
+    s.appendChild(svg("text", { x: L, y: H - 2, class: "axis" }, "model with the candidate added minus the same prompts without it"));
     host.appendChild(s);
+    if (rows.length > MAX) host.appendChild(el("p", { class: "muted" }, `${rows.length - MAX} more candidates${rows.slice(MAX).some(r => r.sig) ? "" : " (none flagged)"} are in the JSON report.`));
   })();
 
   // 4. tensor diff map: one cell per changed tensor, colour = relative norm of the change
