@@ -61,7 +61,7 @@ def _banner(report: Report) -> str:
     )
     return f"""<header class="verdict verdict-{e(key)}" id="verdict" data-verdict="{e(key)}">
   <div class="verdict-label">Verdict</div>
-  <div class="verdict-value" id="verdict-value">{e(key.upper())}</div>
+  <div class="verdict-value" id="verdict-value">{e(key.upper() if verdict else "NO VERDICT")}</div>
   <div class="verdict-meaning" id="verdict-meaning">{e(meaning)}</div>
   <div class="model">{e(report.model.ref)}</div>
   {f'<ul class="gaps" id="gaps">{gaps}</ul>' if gaps else ""}
