@@ -12,6 +12,7 @@ import torch
 from tests.forensics import edits as E
 from tests.forensics import models as MD
 from warden.forensics import BaseFreeConfig, run_forensics
+from warden.forensics.config import ActivationConfig
 
 ARCHS = [*MD.SMALL, "gpt2", "gpt_neox", "bert"]
 
@@ -54,3 +55,44 @@ def test_clean_calibration_full(tmp_path: Path) -> None:
         f"quantiles 50/90/95/100%: {' / '.join(f'{x:.3f}' for x in q)}"
     )
     assert max(scores.values()) < 0.8 * thr
+
+
+ZOO = Path(__file__).resolve().parents[2] / "organisms" / "zoo"
+CLEAN_ZOO = ("base", "finetuned-benign", "lora-merged")  # the activation threshold's calibration set
+REAL = Path.home() / ".cache" / "warden" / "real"
+
+
+def signals(path: Path) -> tuple[float, float | None]:
+    fd = run_forensics(path).data["forensics"]
+    return fd["basefree"]["score"], fd["activation"]["score"]
+
+
+@pytest.mark.skipif(not (ZOO / "base" / "config.json").exists(), reason="organisms/zoo not built")
+def test_activation_threshold_rule_held_out() -> None:
+    """ActivationConfig.inconsistency_threshold is twice the largest clean score, rounded to 0.01.
+    Held out: each calibration model against the threshold that rule gives from the other two; and
+    the configured threshold against all three (margin printed)."""
+    scores = {n: signals(ZOO / n)[1] for n in CLEAN_ZOO}
+    assert all(v is not None for v in scores.values()), scores
+    s = {k: float(v) for k, v in scores.items() if v is not None}
+    for name, v in s.items():
+        loo = round(2 * max(x for k, x in s.items() if k != name), 2)
+        assert v < loo, (name, v, loo)
+    thr = ActivationConfig().inconsistency_threshold
+    print(f"\nactivation scores {s}; threshold {thr}; margin {thr / max(s.values()):.2f}x")
+    mean, sd = float(np.mean(list(s.values()))), float(np.std(list(s.values()), ddof=1))
+    print(f"clean null mean {mean:.4f} sd {sd:.4f} (ActivationConfig.activation_null)")
+    assert max(s.values()) <= thr / 1.9
+
+
+@pytest.mark.slow
+def test_real_model_null() -> None:
+    """The clean real model another session caches as ~/.cache/warden/real/original (SmolLM2-135M):
+    both signals, printed for CALIBRATION.md; each must stay below its threshold."""
+    p = REAL / "original"
+    if not (p / "config.json").is_file():
+        pytest.skip("no real model at ~/.cache/warden/real/original")
+    w, a = signals(p)
+    print(f"{p}: weight {w:.3f}, activation {a}")
+    assert w < BaseFreeConfig().gap_threshold
+    assert a is None or a < ActivationConfig().inconsistency_threshold
