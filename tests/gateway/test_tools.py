@@ -218,7 +218,7 @@ def test_provenance_user_requires_values_from_the_user() -> None:
         task="payments-assistant",
         policy=pol,
     )
-    assert d.action is Action.REQUIRE_APPROVAL and d.taint[0]["provenance"] == "unknown"
+    assert d.action is Action.REQUIRE_APPROVAL and d.taint[0]["provenance"] in ("unknown", "untrusted")
 
 
 def test_secrets_in_arguments_are_blocked_unless_the_user_gave_them() -> None:

@@ -134,6 +134,11 @@ class TaskSpec(_Strict):
 
 class TaintSection(_Strict):
     enabled: bool = True
+    default_deny: bool = Field(
+        True,
+        description="side-effecting calls: each sensitive argument's canonical form must come from a trusted "
+        "source (user, policy contacts/accounts/allowed_domains, approval); else side_effecting_action",
+    )
     side_effecting_action: Action = Action.REQUIRE_APPROVAL
     read_action: Action = Action.REQUIRE_APPROVAL
     min_value_chars: int = Field(3, ge=1, le=64)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from warden.gateway import strictjson
@@ -18,8 +19,9 @@ from warden.gateway.policy import BudgetSpec, Policy, ToolSpec
 from warden.gateway.rails.interface import Action, Message
 from warden.gateway.tools import constraints
 from warden.gateway.tools.approvals import APPROVED, DENIED, Approval, ApprovalQueue, subject_digest
-from warden.gateway.tools.atoms import Corpus, extract, provenance
+from warden.gateway.tools.atoms import Corpus, extract, provenance, top_arg
 from warden.gateway.tools.budget import Budgets
+from warden.gateway.tools.provenance import TrustedValues, policy_trust, untrusted_args
 
 MAX_ARGUMENT_CHARS = 100_000
 
@@ -126,12 +128,18 @@ def _sha(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class Sources:
+class Sources:  # frozen, but cached_property needs a __dict__: no slots
     """The conversation split by trust: the user's (and system's, and trusted tools') words vs the rest."""
 
     trusted: Corpus
     untrusted: Corpus
     previous_calls: frozenset[tuple[str, str]] = frozenset()  # (tool, canonical arguments) made earlier
+    trusted_texts: tuple[str, ...] = ()
+
+    @cached_property
+    def values(self) -> TrustedValues:
+        """Canonical control values of the trusted text (for default-deny provenance)."""
+        return TrustedValues.of(self.trusted_texts)
 
     @classmethod
     def of(
@@ -150,7 +158,7 @@ class Sources:
                 trusted.append(m.text)
             else:  # tool outputs and earlier model output are untrusted
                 untrusted.append(m.text)
-        return cls(Corpus.of(trusted), Corpus.of(untrusted), previous_calls)
+        return cls(Corpus.of(trusted), Corpus.of(untrusted), previous_calls, tuple(trusted))
 
 
 class ToolGuard:
@@ -250,8 +258,30 @@ class ToolGuard:
             )
 
         taint_hits: list[dict[str, str]] = []
+        deny_kinds: dict[str, str] = {}
+        if (
+            self.policy.taint.enabled
+            and spec.side_effecting
+            and (self.policy.taint.default_deny or spec.provenance == "trusted")
+        ):
+            deny_kinds = constraints.arg_kinds(spec)
+            task_spec = self.policy.tasks.get(task) if task else None
+            vouched = policy_trust(
+                [*principal.spec.contacts, *(task_spec.contacts if task_spec else [])],
+                [*principal.spec.accounts, *(task_spec.accounts if task_spec else [])],
+                spec.allowed_domains,
+            )
+            schemes = tuple(s.lower() for s in spec.allowed_schemes)
+            for u in untrusted_args(deny_kinds, args, sources.values, vouched, schemes):
+                copied = bool(u.canonical) and u.canonical.casefold() in sources.untrusted.text
+                taint_hits.append(
+                    {"arg": u.arg, "kind": u.kind, "value": u.value,
+                     "provenance": "tainted" if copied else "untrusted"}
+                )  # fmt: skip
         if self.policy.taint.enabled:
             for atom in constraints.taint_scope(spec, atoms, side_effecting=spec.side_effecting):
+                if top_arg(atom.arg) in deny_kinds:
+                    continue  # decided above, by its canonical form
                 prov = provenance(atom, sources.trusted, sources.untrusted)
                 if prov == "tainted" or (prov == "unknown" and spec.provenance == "user"):
                     taint_hits.append(
@@ -263,6 +293,8 @@ class ToolGuard:
             + (
                 "comes from tool output, not from the user"
                 if h["provenance"] == "tainted"
+                else "comes from no trusted source (user, policy or approval)"
+                if h["provenance"] == "untrusted"
                 else "does not come from the user"
             )
             for h in taint_hits
