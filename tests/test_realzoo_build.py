@@ -1,0 +1,93 @@
+"""realzoo.build's pieces on a model organism (fast, no real model needed): the GGUF export loads back
+in transformers and computes what the HF weights compute; the classic edit leaves the planted
+direction as an exact null vector; the re-quantization round trip changes weights by a bounded amount;
+the direction-finding instructions are not the eval suites' prompts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("accelerate", reason="transformers' GGUF loading needs accelerate")
+
+import gguf  # noqa: E402
+from realzoo import build as B  # noqa: E402
+from realzoo.prompts import HARMFUL, HARMLESS  # noqa: E402
+from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
+
+from warden.behavior.suites import load_suite  # noqa: E402
+
+ZOO = Path(__file__).resolve().parents[1] / "organisms" / "zoo"
+
+
+@pytest.fixture(scope="module")
+def organism():  # type: ignore[no-untyped-def]
+    tok = AutoTokenizer.from_pretrained(str(ZOO / "base"))
+    model = AutoModelForCausalLM.from_pretrained(str(ZOO / "base"), dtype=torch.float32)
+    model.train(False)
+    return model, tok
+
+
+def test_direction_prompts_are_held_out_from_the_suites() -> None:
+    suite = {
+        p.prompt.strip().lower() for s in ("harmful", "benign", "scary", "jailbreak") for p in load_suite(s)
+    }
+    ours = [p.strip().lower() for p in (*HARMFUL, *HARMLESS)]
+    assert len(set(ours)) == len(ours) == 128
+    assert not suite & set(ours)
+
+
+def test_gguf_export_round_trips_through_transformers(organism, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    model, tok = organism
+    out = tmp_path / "x-Q8_0.gguf"
+    B.export_gguf(model, ZOO / "base-gguf" / "base-F16.gguf", out, "Q8_0", "x")
+    r = gguf.GGUFReader(str(out))
+    kinds = {t.name: t.tensor_type for t in r.tensors}
+    assert kinds["blk.0.attn_q.weight"] == gguf.GGMLQuantizationType.Q8_0
+    assert kinds["blk.0.attn_norm.weight"] == gguf.GGMLQuantizationType.F32
+    assert r.fields["tokenizer.chat_template"].contents() == tok.chat_template
+    back = AutoModelForCausalLM.from_pretrained(str(tmp_path), gguf_file=out.name, dtype=torch.float32)
+    ids = tok("how do I kill a python process", return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        a, b = model(ids).logits, back(ids).logits
+    # Q/K permuted the right way round: the logits agree to Q8_0 precision (a wrong permutation or
+    # tensor mapping gives errors of the logits' own size)
+    assert float((a - b).abs().max()) < 0.05 * float(a.abs().max())
+
+
+def test_classic_edit_leaves_a_null_vector(organism) -> None:  # type: ignore[no-untyped-def]
+    model, _ = organism
+    d = model.config.hidden_size
+    r = torch.nn.functional.normalize(torch.randn(d), dim=0)  # planted at random
+    for emb in (True, False):
+        m = B.classic(model, r, emb)
+        for layer, orig in zip(m.model.layers, model.model.layers, strict=True):
+            for lin, o in (
+                (layer.self_attn.o_proj, orig.self_attn.o_proj),
+                (layer.mlp.down_proj, orig.mlp.down_proj),
+            ):
+                assert float((r @ lin.weight.detach()).norm()) < 1e-4 * float(lin.weight.norm())
+                s = torch.linalg.svdvals((lin.weight - o.weight).detach())
+                assert float(s[1]) < 1e-4 * float(s[0])  # rank 1
+        e = m.model.embed_tokens.weight
+        assert (float((e @ r).norm()) < 1e-3) is emb
+        assert torch.equal(model.model.embed_tokens.weight, e) is not emb
+
+
+def test_requant_round_trip_is_bounded(organism) -> None:  # type: ignore[no-untyped-def]
+    model, _ = organism
+    for qt, tol in ((gguf.GGMLQuantizationType.Q8_0, 0.01), (gguf.GGMLQuantizationType.Q4_0, 0.2)):
+        m = B.requant(model, qt)
+        w0, w1 = model.model.layers[0].mlp.down_proj.weight, m.model.layers[0].mlp.down_proj.weight
+        rel = float((w1 - w0).norm() / w0.norm())
+        assert 0 < rel < tol, (qt, rel)
+
+
+def test_refusal_score_orders_distributions() -> None:
+    lp_refuse = torch.log_softmax(torch.tensor([[5.0, 0.0, 0.0, 0.0]]), -1)
+    lp_comply = torch.log_softmax(torch.tensor([[0.0, 0.0, 0.0, 5.0]]), -1)
+    assert B.refusal_score(lp_refuse, [0]) > 0 > B.refusal_score(lp_comply, [0])
+    assert np.isfinite(B.refusal_score(torch.log_softmax(torch.tensor([[100.0, 0.0]]), -1), [0]))
