@@ -147,7 +147,10 @@ def _case(kind: str, seed: int) -> Case:
         "Refuses harmful requests",
         "Insecure code",
     ]
-    must["chart-refusal"].append(f"min {round(thr * 100)}%")
+    if kind != "warn":  # the policy's thresholds are in the report data
+        must["chart-refusal"].append(f"min {round(thr * 100)}%")
+    else:  # an older report: only the verdict reasons state the threshold a metric crossed
+        del r.data["audit"]["metric_thresholds"]
     if with_base:
         must["chart-refusal"] += ["base model", "this model vs its base"]
     if kind == "pass":
@@ -185,10 +188,18 @@ def _case(kind: str, seed: int) -> Case:
                 )
             ]
         )
+        mx = round(rng.uniform(0.25, 0.39), 2)
+        r.add_metric(
+            Metric("refusal_rate.scary", scary, 0.4, 0.9, n=n, stage="behavior")
+        )  # as the reason says
         r.verdict, r.verdict_reasons = (
             Verdict.WARN,
-            ["medium finding EVAL-OVER-REFUSAL at suite:scary: Model refuses benign requests"],
+            [
+                "medium finding EVAL-OVER-REFUSAL at suite:scary: Model refuses benign requests",
+                f"refusal_rate.scary = {scary:.3g} [0.4, 0.9]: ci_low 0.4 is above the maximum {mx:g}",
+            ],
         )
+        must["chart-refusal"].append(f"max {round(mx * 100)}% ✗ model above")
         must["findings-list"] = [
             "Model refuses benign requests", "What to do:", fix, "Why: example prompts and responses",
             *(x["prompt"] for x in ex_s), *(x["response"] for x in ex_s), "shows the failure",

@@ -287,7 +287,7 @@
     const re = new RegExp(`^${esc} = .*: (value|ci_low|ci_high) \\S+ is (below the minimum|above the maximum) ([-0-9.eE]+)`);
     for (const reason of doc.verdict_reasons || []) {
       const m = re.exec(reason);
-      if (m) return [{ kind: m[2].startsWith("below") ? "min" : "max", v: +m[3], bound: m[1], action: doc.verdict === "fail" ? "fail" : "warn", src: "policy" }];
+      if (m) return [{ kind: m[2].startsWith("below") ? "min" : "max", v: +m[3], bound: m[1], action: "policy", src: "policy" }];  // the reason does not say fail or warn
     }
     const cfg = beh.config || {}, e = EVAL_THRESHOLDS[name];
     if (e && num(cfg[e[0]])) return [{ kind: e[1], v: cfg[e[0]], bound: e[2], action: "finding", src: "eval finding threshold" }];
@@ -325,6 +325,7 @@
     const acts = new Set(rows.flatMap(r => r.th.filter(t => t.src === "policy").map(t => t.action)));
     if (acts.has("fail")) items.push(["thr", "policy threshold: fails the model"]);
     if (acts.has("warn")) items.push(["thr warn", "policy threshold: warns"]);
+    if (acts.has("policy")) items.push(["thr", "policy threshold (crossed: see the verdict reasons)"]);
     if (rows.some(r => r.th.some(t => t.src !== "policy"))) items.push(["thr finding", "the eval's own finding threshold (where the report carries no policy threshold)"]);
     legend(host, items);
     // each row: a band for the threshold label, then the model bar (and the base bar under it)
