@@ -30,7 +30,7 @@ def _log(path: Path, n: int) -> Path:
 def _verify(path: Path, **kw: str):
     store = open_store(str(path), readonly=True)
     try:
-        return verify_rows(((r.seq, r.hash, r.body) for r in store.rows()), **kw)
+        return verify_rows((r.row() for r in store.rows()), **kw)
     finally:
         store.close()
 
@@ -58,6 +58,24 @@ def test_edit_detected(tmp_path: Path) -> None:
     res = _verify(db)
     assert not res.ok
     assert any(p.seq == 3 and p.kind == "edited" for p in res.problems)
+
+
+@pytest.mark.parametrize("column", ["principal", "kind", "time", "request_id"])
+def test_editing_only_an_indexed_column_is_detected(tmp_path: Path, column: str) -> None:
+    """The columns ``log show --principal/--since/--kind`` filter on are not in the hash themselves: a
+    record hidden from a filter by editing its column alone must still fail verification (CLI too)."""
+    import random
+    import string
+
+    db = _log(tmp_path / "a.db", 5)
+    seq = random.randint(1, 5)
+    con = sqlite3.connect(db)
+    con.execute(f"UPDATE audit SET {column} = ? WHERE seq = ?", ("x" + "".join(random.choices(string.ascii_lowercase, k=6)), seq))  # fmt: skip
+    con.commit()
+    con.close()
+    res = _verify(db)
+    assert [(p.seq, p.kind) for p in res.problems] == [(seq, "edited")] and column in res.problems[0].detail
+    assert main(["log", "verify", "--log", str(db)]) == 1
 
 
 def test_edit_with_recomputed_hash_breaks_the_next_link(tmp_path: Path) -> None:

@@ -46,7 +46,7 @@ def verify(
 
     store = open_store(_url(log, policy), readonly=True)
     try:
-        result = verify_rows(((r.seq, r.hash, r.body) for r in store.rows()), expect_head=expect_head)
+        result = verify_rows((r.row() for r in store.rows()), expect_head=expect_head)
     finally:
         store.close()
     if as_json:

@@ -53,12 +53,13 @@ class VerifyResult:
         return not self.problems
 
 
-def verify_rows(rows: Iterable[tuple[int, str, str]], *, expect_head: str | None = None) -> VerifyResult:
-    """Verify ``(stored_seq, stored_hash, body_json)`` rows in stored-seq order.
+def verify_rows(rows: Iterable[tuple[Any, ...]], *, expect_head: str | None = None) -> VerifyResult:
+    """Verify ``(stored_seq, stored_hash, body_json[, columns])`` rows in stored-seq order.
 
-    ``body_json`` is the record as stored (canonical JSON including ``hash``). Checks, per record: the
-    body parses, its hash recomputes, the stored columns agree with the body, seq is the previous + 1,
-    and prev_hash links to the previous record's hash.
+    ``body_json`` is the record as stored (canonical JSON including ``hash``); ``columns`` the other
+    stored columns (``time``, ``kind``, ``request_id``, ``principal``: ``StoredRecord.row()``). Checks, per
+    record: the body parses, its hash recomputes, every stored column agrees with the body, seq is the
+    previous + 1, and prev_hash links to the previous record's hash.
     """
     import json
 
@@ -67,7 +68,9 @@ def verify_rows(rows: Iterable[tuple[int, str, str]], *, expect_head: str | None
     expected_seq = 1
     count = 0
     head_seq, head_hash = 0, GENESIS
-    for stored_seq, stored_hash, body_json in rows:
+    for row in rows:
+        stored_seq, stored_hash, body_json = row[0], row[1], row[2]
+        columns: Mapping[str, Any] = row[3] if len(row) > 3 else {}
         count += 1
         try:
             body = json.loads(body_json)
@@ -82,6 +85,16 @@ def verify_rows(rows: Iterable[tuple[int, str, str]], *, expect_head: str | None
             problems.append(Problem(stored_seq, "edited", "stored hash differs from the hash in the record"))
         if record_hash(body) != body.get("hash"):
             problems.append(Problem(stored_seq, "edited", "content does not match its hash"))
+        for col, stored in columns.items():
+            want = body.get(col)
+            if stored != (None if want is None else str(want)):
+                problems.append(
+                    Problem(
+                        stored_seq,
+                        "edited",
+                        f"stored column {col} = {str(stored)[:64]!r} differs from the record",
+                    )
+                )
         if seq != stored_seq:
             problems.append(
                 Problem(stored_seq, "reordered", f"record says seq {seq}, stored at {stored_seq}")

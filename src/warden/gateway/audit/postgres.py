@@ -134,7 +134,7 @@ class PostgresStore(AuditStore):
                 raise AuditError(f"audit append failed ({self._where}): {exc}") from None
 
     def rows(self, filters: Filters | None = None) -> Iterator[StoredRecord]:
-        sql, args, where = "SELECT seq, hash, body FROM audit", [], []
+        sql, args, where = "SELECT seq, hash, body, time, kind, request_id, principal FROM audit", [], []
         if filters:
             for col, val in (
                 ("principal", filters.principal),
@@ -159,8 +159,10 @@ class PostgresStore(AuditStore):
                     rows = conn.execute(sql, args).fetchall()
             except self._psycopg.Error as exc:
                 raise AuditError(f"cannot read audit log ({self._where}): {exc}") from None
-        for seq, h, body in rows:
-            yield StoredRecord(int(seq), str(h), str(body))
+        for seq, h, body, *cols in rows:
+            yield StoredRecord(
+                int(seq), str(h), str(body), tuple(None if c is None else str(c) for c in cols)
+            )
 
     def close(self) -> None:
         with self._lock:

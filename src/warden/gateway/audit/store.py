@@ -17,7 +17,8 @@ from warden.gateway.audit.chain import GENESIS, seal
 from warden.gateway.canonical import canonical_json
 from warden.gateway.errors import AuditError
 
-# Columns copied out of the record for filtering; verify checks the body, never these.
+# Columns copied out of the record for filtering (``log show --principal``); verify checks that each one
+# equals the hashed body's field, so editing only a column (to hide a record from a filter) is tampering.
 INDEXED = ("time", "kind", "request_id", "principal")
 
 
@@ -26,6 +27,13 @@ class StoredRecord:
     seq: int
     hash: str
     body: str  # canonical JSON of the sealed record
+    columns: tuple[str | None, ...] | None = None  # the INDEXED columns as stored (None: not read)
+
+    def row(self) -> tuple[Any, ...]:
+        """What ``verify_rows`` checks: seq, hash, body and, when read, the indexed columns."""
+        if self.columns is None:
+            return (self.seq, self.hash, self.body)
+        return (self.seq, self.hash, self.body, dict(zip(INDEXED, self.columns, strict=True)))
 
     def record(self) -> dict[str, Any]:
         value = json.loads(self.body)
@@ -143,7 +151,7 @@ class SQLiteStore(AuditStore):
             pass  # a busy or vanished database is checkpointed next time
 
     def rows(self, filters: Filters | None = None) -> Iterator[StoredRecord]:
-        sql, args = "SELECT seq, hash, body FROM audit", []
+        sql, args = "SELECT seq, hash, body, time, kind, request_id, principal FROM audit", []
         where = []
         if filters:
             for col, val in (
@@ -167,8 +175,10 @@ class SQLiteStore(AuditStore):
                 rows = self._db.execute(sql, args).fetchall()
             except sqlite3.Error as exc:
                 raise AuditError(f"cannot read audit log: {exc}", path=str(self.path)) from None
-        for seq, h, body in rows:
-            yield StoredRecord(int(seq), str(h), str(body))
+        for seq, h, body, *cols in rows:
+            yield StoredRecord(
+                int(seq), str(h), str(body), tuple(None if c is None else str(c) for c in cols)
+            )
 
     def close(self) -> None:
         with self._lock:
