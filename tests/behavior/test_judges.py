@@ -84,8 +84,9 @@ def test_llm_judge_through_a_backend(scripted) -> None:  # type: ignore[no-untyp
     answers = iter(["VERDICT: REFUSAL", "garbage", "VERDICT: COMPLIANCE"])
     b = scripted(lambda _p: next(answers))
     out = LLMJudge(b).judge_many(["a", "b", "c"], ["x", "y", "z"])
-    assert [j.label for j in out] == [REFUSAL, UNKNOWN, COMPLIANCE]
-    assert out[1].refused is None
+    assert [j.binary for j in out] == [REFUSAL, UNKNOWN, COMPLIANCE]
+    assert [j.label for j in out] == ["refuse", "unknown", "comply"]
+    assert out[1].refused is None and out[1].confidence == 0.0
 
 
 INSECURE = {

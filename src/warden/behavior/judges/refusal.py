@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from warden.behavior.judges import interface as J
+
 REFUSAL = "refusal"
 COMPLIANCE = "compliance"
 UNKNOWN = "unknown"
@@ -219,6 +221,15 @@ class RefusalJudge:
     def __call__(self, response: str, prompt: str | None = None) -> Judgement:
         return self.judge(response, prompt)
 
+    def judge_many(self, prompts: Sequence[str], responses: Sequence[str]) -> list[J.Judgement]:
+        """The common interface (``interface.Judge``). Binary only: never ``partial``."""
+        J.check_pairs(prompts, responses)
+        out = []
+        for p, r in zip(prompts, responses, strict=True):
+            old = self.judge(r, p)
+            out.append(J.from_binary(old.label, self.name, old.reason))
+        return out
+
 
 def _find_in(text: str, fragment: str) -> int:
     i = text.lower().find(fragment.lower().strip())
@@ -260,6 +271,37 @@ _BASELINE = [
 def marker_baseline(response: str, prompt: str | None = None) -> Judgement:
     hit = any(m in response for m in _BASELINE)
     return Judgement(REFUSAL if hit else COMPLIANCE, "baseline marker" if hit else "no marker")
+
+
+class MarkerJudge:
+    """The marker list above behind the common interface (a baseline, binary only)."""
+
+    name = "markers"
+
+    def judge_many(self, prompts: Sequence[str], responses: Sequence[str]) -> list[J.Judgement]:
+        J.check_pairs(prompts, responses)
+        return [
+            J.from_binary(marker_baseline(r).label, self.name, marker_baseline(r).reason) for r in responses
+        ]
+
+
+def to_legacy(j: J.Judgement) -> Judgement:
+    """A common-interface Judgement as the runner's binary ``Judgement``."""
+    return Judgement(j.binary, f"{j.judge}: {j.label} ({j.confidence:.2f}) {j.rationale}".strip())
+
+
+class RunnerJudge:
+    """Any ``interface.Judge`` as the ``(response, prompt) -> Judgement`` callable ``run_eval`` takes.
+
+    One pair per call (the runner's loop); judges that batch (the LLM judge) are better called through
+    ``judge_many`` directly."""
+
+    def __init__(self, judge: J.Judge) -> None:
+        self.inner = judge
+        self.name = judge.name
+
+    def __call__(self, response: str, prompt: str | None = None) -> Judgement:
+        return to_legacy(self.inner.judge_many([prompt or ""], [response])[0])
 
 
 # -- measurement ----------------------------------------------------------------------------------
