@@ -75,7 +75,14 @@ def _basefree(rng: random.Random, erased: bool, layers: int = 4) -> dict[str, An
     else:
         prof = [(rng.uniform(-2, 0.8), rng.uniform(-1, 0.8), rng.uniform(0.05, 0.6)) for _ in range(layers)]
         score, flagged, affected = rng.uniform(0.1, 0.6), False, []
+    act_t = round(rng.uniform(0.05, 0.2), 3)
     return {
+        "activation": {
+            "ran": True,
+            "score": round(act_t * rng.uniform(0.05, 0.9), 4),
+            "threshold": act_t,
+            "flagged": False,
+        },
         "basefree": {
             "ran": True,
             "reason": "",
@@ -89,7 +96,7 @@ def _basefree(rng: random.Random, erased: bool, layers: int = 4) -> dict[str, An
                 {"layer": i, "attn_out_log_energy": a, "mlp_out_log_energy": m, "apparent_weight": w}
                 for i, (a, m, w) in enumerate(prof)
             ],
-        }
+        },
     }
 
 
@@ -257,7 +264,10 @@ def _case(kind: str, seed: int) -> Case:
             f"1 of {len(cands)} candidate triggers",
             "change in insecure-code rate",
         ]
-        must["chart-energy"] = ["A residual-stream direction has been erased", "flag threshold 1"]
+        must["chart-energy"] = [
+            "A residual-stream direction has been erased", "flagged by weight energy", "threshold 1) flagged",
+            "Activations: steering-inconsistency score", f"(threshold {r.data['forensics']['activation']['threshold']:g})",
+        ]  # fmt: skip
         must["chart-refusal"].append("✗ model below")
     return Case(kind, r, must)
 

@@ -397,30 +397,46 @@
     if (!hasScore && !prof.length) {
       return empty("chart-energy", bf && bf.reason ? `Base-free forensics did not run: ${bf.reason}` : "No base-free forensic analysis in this run.");
     }
-    const flagged = !!(bf && bf.flagged);
+    // The base-free verdict is an OR of signals, each against its own calibrated threshold: the
+    // weight-energy score (always), and the activation signal where the forensics ran it.
+    const comb = fx.combined || null, act = fx.activation || null;
+    const flagged = !!(bf && bf.flagged);  // the weight-energy signal: what the per-layer panel shows
+    const anyFlag = comb && typeof comb.flagged === "boolean" ? comb.flagged : flagged;
     const affected = new Set((bf && bf.affected_layers) || []);
     if (hasScore) {
-      const W = 820, H = 78, L = 300, R = 190, pw = W - L - R;
-      const hi = Math.pow(10, Math.max(1, Math.ceil(Math.log10(Math.max(bf.score, bf.threshold) * 1.2)))), lo = 0.01;
-      const X = v => L + (Math.log10(Math.max(lo, Math.min(hi, v))) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo)) * pw;
-      const s = frame(W, H, "base-free score");
-      for (let e = Math.log10(lo); e <= Math.log10(hi) + 1e-9; e++) {
-        s.appendChild(svg("line", { x1: X(Math.pow(10, e)), x2: X(Math.pow(10, e)), y1: 14, y2: 46, stroke: "#e2e2e6" }));
-        s.appendChild(svg("text", { x: X(Math.pow(10, e)), y: 62, "text-anchor": "middle" }, fmt(Math.pow(10, e))));
+      const sig = [{ name: "Weight energy: erased-direction score", v: bf.score, t: bf.threshold, hit: flagged,
+        what: "log(λ₂/λ₁): how far the least-written direction of the residual stream sits below the next one" }];
+      if (act && act.ran && num(act.score) && num(act.threshold) && act.threshold > 0) {
+        sig.push({ name: "Activations: steering-inconsistency score", v: act.score, t: act.threshold, hit: !!act.flagged,
+          what: "1 − min cos of the first-token change under steering along the model's own harmful direction" });
       }
-      s.appendChild(svg("text", { x: L - 10, y: 30, "text-anchor": "end" }, "Erased-direction score (log scale)"));
-      s.appendChild(svg("rect", { x: L, y: 20, width: Math.max(0, X(bf.score) - L), height: 16, class: flagged ? "bar-bad" : "bar-ok" }))
-        .appendChild(svg("title", {}, `score ${fmt(bf.score)}, threshold ${fmt(bf.threshold)}`));
-      s.appendChild(svg("rect", { x: X(bf.score) - 1.5, y: 17, width: 3, height: 22, class: flagged ? "bar-bad" : "bar-ok" }));
-      s.appendChild(svg("line", { x1: X(bf.threshold), x2: X(bf.threshold), y1: 8, y2: 48, class: "thr thr-fail" }));
-      s.appendChild(svg("text", { x: X(bf.threshold) + 4, y: 12, class: "thr-label" }, `flag threshold ${fmt(bf.threshold)}`));
-      s.appendChild(svg("text", { x: L + pw + 8, y: 33, class: flagged ? "val crossed" : "val" }, `${fmt(bf.score)} ${flagged ? "— flagged" : "— below threshold"}`));
-      s.appendChild(svg("text", { x: L, y: H - 2, class: "axis" }, "log(λ₂/λ₁): how far the least-written direction sits below the next one (natural log)"));
+      const W = 820, rowH = 30, T = 22, L = 300, R = 190, pw = W - L - R, H = T + sig.length * rowH + 40;
+      const lo = 0.01, hi = Math.pow(10, Math.max(1, Math.ceil(Math.log10(Math.max(...sig.map(g => g.v / g.t)) * 1.2))));
+      const X = v => L + (Math.log10(Math.max(lo, Math.min(hi, v))) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo)) * pw;
+      const s = frame(W, H, "base-free forensic scores");
+      for (let e = Math.log10(lo); e <= Math.log10(hi) + 1e-9; e++) {
+        const v = Math.pow(10, e);
+        s.appendChild(svg("line", { x1: X(v), x2: X(v), y1: T - 4, y2: T + sig.length * rowH, stroke: "#e2e2e6" }));
+        s.appendChild(svg("text", { x: X(v), y: T + sig.length * rowH + 14, "text-anchor": "middle", class: "axis" }, `${fmt(v)}×`));
+      }
+      sig.forEach((g, i) => {
+        const y = T + i * rowH + 4, r = g.v / g.t, cls = g.hit ? "bar-bad" : "bar-ok";
+        const lab = s.appendChild(svg("text", { x: L - 10, y: y + 13, "text-anchor": "end" }, g.name));
+        lab.appendChild(svg("title", {}, g.what));
+        s.appendChild(svg("rect", { x: L, y, width: Math.max(0, X(r) - L), height: 18, class: cls })).appendChild(svg("title", {}, g.what));
+        s.appendChild(svg("rect", { x: X(r) - 2, y: y - 3, width: 4, height: 24, class: cls + " stub" }));
+        s.appendChild(svg("text", { x: L + pw + 8, y: y + 13, class: g.hit ? "val crossed" : "val" }, `${fmt(g.v)} (threshold ${fmt(g.t)})${g.hit ? " flagged" : ""}`));
+      });
+      s.appendChild(svg("line", { x1: X(1), x2: X(1), y1: T - 10, y2: T + sig.length * rowH + 2, class: "thr thr-fail" }));
+      s.appendChild(svg("text", { x: X(1) + 4, y: T - 10, class: "thr-label" }, "flag threshold"));
+      s.appendChild(svg("text", { x: L, y: H - 4, class: "axis" }, "each score as a multiple of its own calibrated flag threshold (log scale)"));
       host.appendChild(s);
-      const kind = bf.kind ? ` (${bf.kind === "classic" ? "classic abliteration: the embedding is erased too" : bf.kind})` : "";
-      host.appendChild(el("p", { class: flagged ? "verdict-line bad" : "verdict-line ok" }, flagged
-        ? `A residual-stream direction has been erased from the weights${kind}: score ${fmt(bf.score)} ≥ threshold ${fmt(bf.threshold)}.`
-        : `No erased direction: score ${fmt(bf.score)} < threshold ${fmt(bf.threshold)}. The layers below show the model's least-written direction, which every model has.`));
+      const kind = flagged && bf.kind ? ` (${bf.kind === "classic" ? "classic abliteration: the embedding is erased too" : bf.kind})` : "";
+      const hits = sig.filter(g => g.hit).map(g => g.name.split(":")[0].toLowerCase());
+      host.appendChild(el("p", { class: anyFlag ? "verdict-line bad" : "verdict-line ok" }, anyFlag
+        ? `A residual-stream direction has been erased from the weights${kind}: flagged by ${hits.join(" and ") || "the combined rule"}.`
+        : `No erased direction: every score is below its threshold (weight energy ${fmt(bf.score)} < ${fmt(bf.threshold)}). The layers below show the model's least-written direction, which every model has.`));
+      if (act && act.ran === false && act.reason) host.appendChild(el("p", { class: "muted" }, `Activation signal not run: ${act.reason}`));
     }
     if (!prof.length) return;
     const LN10 = Math.log(10), FLOOR = 14;
