@@ -74,9 +74,16 @@ def load_gguf(path: Path) -> tuple[Any, Any]:
 
     hf_logging.disable_progress_bar()
     tok = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name, local_files_only=True)
-    model = AutoModelForCausalLM.from_pretrained(
+    loaded = AutoModelForCausalLM.from_pretrained(
         str(path.parent), gguf_file=path.name, local_files_only=True, dtype=torch.float32
     )
+    # A plain model (transformers marks a GGUF-loaded one as quantized and will not save it).
+    cfg = copy.deepcopy(loaded.config)
+    if hasattr(cfg, "quantization_config"):
+        del cfg.quantization_config
+    model = AutoModelForCausalLM.from_config(cfg, dtype=torch.float32)
+    model.load_state_dict(loaded.state_dict(), strict=True)
+    del loaded
     with torch.no_grad():
         for p in model.parameters():
             p.copy_(p.to(torch.bfloat16).to(torch.float32))
