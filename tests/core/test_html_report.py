@@ -566,3 +566,41 @@ def test_report_kind_reads_right_in_chromium(kind: str, tmp_path: Path) -> None:
     shot = _screenshot(exe, page, tmp_path, f"report-{kind}")
     got = banner_colour(shot)
     assert nearest(got, PALETTE) == kind, f"banner colour {got} reads as {nearest(got, PALETTE)}, not {kind}"
+
+
+def test_odd_shaped_report_data_still_renders(tmp_path: Path) -> None:
+    """Report data from older or partial runs (missing fields, nulls, deep nesting, a stage that did
+    not run) must not stop the page's script: every section still renders, with its empty-state text."""
+    exe = _chromium()
+    assert exe is not None
+    r = Report(model=ModelRef(ref="org/odd"))
+    deep: dict[str, Any] = {"x": 1}
+    for _ in range(6):
+        deep = {"inner": deep, "list": [deep, None, 3]}
+    r.add(
+        [
+            Finding("EVAL-X", Severity.HIGH, "odd", Location("suite:nosuch"), {"deep": deep, "n": None}, stage="behavior"),
+            Finding("EVAL-Y", Severity.MEDIUM, "no suite", Location("suite:harmful"), {}, stage="behavior"),
+            Finding("SCAN-Z", Severity.LOW, "long " + "x" * 5000, Location("f", member="a!b", offset=3), {"s": "y" * 5000}),
+        ]
+    )  # fmt: skip
+    r.add_metric(Metric("refusal_rate.harmful", float("nan")))
+    r.add_metric(Metric("weird_rate", 3.5))
+    r.data["behavior"] = {
+        "suites": {"harmful": {"examples": [{"prompt": None}, {}]}, "scary": {"examples": None}},
+        "trigger_sweep": {"rows": [None, {"trigger": "t", "refusal": None, "insecure": None}, {"refusal": {"diff": 0.2}}]},
+        "base": None,
+    }  # fmt: skip
+    r.data["forensics"] = {
+        "basefree": {"ran": False, "reason": "architecture not recognised"},
+        "activation": None,
+    }
+    r.verdict = Verdict.WARN
+    page = tmp_path / "odd.html"
+    page.write_text(get_renderer("html").render(r), encoding="utf-8")
+    root = parse(_load(exe, page, tmp_path))
+    assert (
+        "Base-free forensics did not run: architecture not recognised" in by_id(root, "chart-energy").text()
+    )
+    assert "No behavioural rates were measured" in by_id(root, "chart-refusal").text()
+    assert len([n for n in root.walk() if n.tag == "details" and "finding" in n.attrs.get("class", "")]) == 3

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from pathlib import Path
 
 from warden.report.model import Report, Verdict
@@ -35,9 +36,22 @@ _MEANING = {
 _MAX_REASONS = 12
 
 
+def _finite(obj: object) -> object:
+    """NaN and infinities become null: ``JSON.parse`` rejects them, and one would stop the page's
+    script (a metric's value can be NaN: ``Metric.to_dict`` passes floats through as they are)."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite(v) for v in obj]
+    return obj
+
+
 def _embed_json(obj: object) -> str:
     # Safe inside <script type="application/json">: no "</" can close the element early.
-    return json.dumps(obj, ensure_ascii=False).replace("</", "<\\/").replace("<!--", "<\\!--")
+    text = json.dumps(_finite(obj), ensure_ascii=False, allow_nan=False)
+    return text.replace("</", "<\\/").replace("<!--", "<\\!--")
 
 
 def _banner(report: Report) -> str:

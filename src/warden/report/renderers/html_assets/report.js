@@ -167,7 +167,7 @@
     if (shownSuites.has(suite)) {
       // the same suite's examples are already open under an earlier finding: keep this one short
       const d = add(box, el("details"));
-      d.appendChild(el("summary", {}, "show them again"));
+      d.appendChild(el("summary", {}, "the same examples as under the finding above: show them again"));
       d.appendChild(note);
       d.appendChild(examplesTable(suite, ex, true));
       return box;
