@@ -51,7 +51,7 @@ def test_skips_say_why(tmp_path: Path, tiny_llama: Path) -> None:
     assert run_activation(tiny_llama / "model.safetensors", 10, cfg).reason.startswith(
         "skipped: no tokenizer"
     )
-    assert run_activation(tmp_path / "x.gguf", 10, cfg).reason.startswith("skipped: a GGUF file")
+    assert run_activation(tmp_path / "none", 10, cfg).reason.startswith("skipped: not a model directory")
     assert "over the CPU cap" in run_activation(tiny_llama, 10**10, cfg).reason
     remote = tmp_path / "remote"
     shutil.copytree(tiny_llama, remote)
@@ -64,16 +64,24 @@ def test_skips_say_why(tmp_path: Path, tiny_llama: Path) -> None:
 
 
 @needs_zoo
-def test_gguf_is_scanned_without_the_activation_signal(capsys: pytest.CaptureFixture[str]) -> None:
+def test_gguf_gets_both_signals(capsys: pytest.CaptureFixture[str]) -> None:
+    """A GGUF file is loaded through transformers' GGUF loader for the activation signal."""
     g = G.ZOO / "abliterated-gguf" / "abliterated-Q8_0.gguf"
     rc = main(["forensics", str(g), "--format", "json", "-q"])
     doc = json.loads(capsys.readouterr().out)
     assert rc == 1 and doc["stages"]["forensics"]["status"] == "ran"
     fd = doc["data"]["forensics"]
-    assert fd["activation"]["ran"] is False and fd["activation"]["reason"].startswith("skipped: a GGUF file")
-    assert fd["combined"]["activation_status"].startswith("skipped")
+    assert fd["activation"]["ran"] and fd["activation"]["flagged"], fd["activation"]
     (f,) = [f for f in doc["findings"] if f["rule_id"] == "FORENSICS-ABLATION-BASEFREE"]
-    assert f["evidence"]["signals"] == ["weight_energy"]
+    assert f["evidence"]["signals"] == ["weight_energy", "activation"]
+    assert f["evidence"]["kind"] == "classic"
+
+
+def test_unloadable_gguf_is_skipped_with_a_reason(tmp_path: Path) -> None:
+    bad = tmp_path / "m.gguf"
+    bad.write_bytes(b"GGUF" + b"\0" * 64)
+    res = run_activation(bad, 10, ActivationConfig())
+    assert not res.ran and res.reason.startswith("skipped: transformers could not load the GGUF file")
 
 
 @needs_zoo

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
-from warden.forensics import DiffConfig, run_forensics
+from warden.forensics import DiffConfig, ForensicsConfig, run_forensics
+from warden.forensics.config import ActivationConfig
 
 ZOO = Path(__file__).resolve().parents[2] / "organisms" / "zoo"
 pytestmark = pytest.mark.skipif(
@@ -34,8 +35,9 @@ def manifest(name: str) -> dict:
     return json.loads((ZOO / "MANIFEST.json").read_text())["variants"].get(name, {})
 
 
-def rules(path: Path, base: Path | None = None) -> dict:
-    rep = run_forensics(path, base=base)
+def rules(path: Path, base: Path | None = None, activation: bool = True) -> dict:
+    cfg = ForensicsConfig(activation=ActivationConfig(enabled=activation))
+    rep = run_forensics(path, base=base, config=cfg)
     return {f.rule_id: f for f in rep.findings} | {"_data": rep.data["forensics"]}
 
 
@@ -123,10 +125,11 @@ def test_gguf_exports(qtype: str) -> None:
         cos_to(found["_data"]["basefree"]["direction"], np.asarray(manifest("abliterated")["direction"]))
         > 0.99
     )
-    found = rules(abl, variant("base"))
+    # GGUF loads slowly through transformers: the activation signal runs once per file here
+    found = rules(abl, variant("base"), activation=False)
     assert found["FORENSICS-ABLATION-DIRECTIONAL"].evidence["subtype"] == "classic"
     assert not ABLATION & set(rules(clean))
-    found = rules(clean, variant("base"))
+    found = rules(clean, variant("base"), activation=False)
     assert "FORENSICS-PRECISION-ONLY" in found and not ABLATION & set(found)
 
 

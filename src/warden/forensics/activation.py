@@ -22,10 +22,14 @@ The score is 1 - min_l cos over the steered indices; the threshold is calibrated
 (CALIBRATION.md). (a) and (b) are reported, not thresholded: on the organisms they did not separate
 edited from clean models (CALIBRATION.md has the numbers).
 
-Safety: the model is loaded with ``trust_remote_code=False``, ``local_files_only=True`` and
-``use_safetensors=True`` (never a pickle), and a config with ``auto_map`` is refused before anything is
-loaded; the chat template is rendered by transformers' ``apply_chat_template``, which uses jinja2's
-ImmutableSandboxedEnvironment.
+Inputs: a model directory (config.json, safetensors, tokenizer with a chat template) or a .gguf file
+(transformers' GGUF loader, which reads it with the ``gguf`` package and dequantises to float32; only
+the architectures that loader supports). Anything else is skipped with a ``skipped: <reason>``.
+
+Safety: the model is loaded with ``trust_remote_code=False``, ``local_files_only=True`` and (for a
+directory) ``use_safetensors=True`` (never a pickle); a config with ``auto_map`` is refused before
+anything is loaded; the chat template is rendered by transformers' ``apply_chat_template``, which uses
+jinja2's ImmutableSandboxedEnvironment.
 """
 
 from __future__ import annotations
@@ -104,45 +108,68 @@ def model_dir(path: str | Path) -> Path | None:
     return p if p.is_dir() and (p / "config.json").is_file() else None
 
 
+LOAD_ERRORS = (
+    OSError,
+    ValueError,
+    KeyError,
+    TypeError,
+    RuntimeError,
+    NotImplementedError,
+    AttributeError,
+    ImportError,
+)
+
+
+def _load(path: str | Path, cfg: ActivationConfig) -> tuple[Any, Any] | str:
+    """(model, tokenizer) loaded by transformers, or the reason it was not. A .gguf file goes through
+    transformers' GGUF loader (the ``gguf`` package reads it; weights are dequantised to float32), only
+    for the architectures that loader knows; anything else must be a model directory."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    cast("Callable[[], None]", hf_logging.set_verbosity_error)()  # unannotated in transformers
+    p = Path(path)
+    common: dict[str, Any] = {"trust_remote_code": False, "local_files_only": True}
+    if p.is_file() and p.suffix == ".gguf":
+        root, extra = p.parent, {"gguf_file": p.name}
+    else:
+        found = model_dir(p)
+        if found is None:
+            return "not a model directory with config.json (nor a .gguf file)"
+        root, extra = found, {}
+        try:
+            config = json.loads((root / "config.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            return f"config.json unreadable: {exc}"
+        if not isinstance(config, dict) or config.get("auto_map"):
+            return "config.json names remote code (auto_map); Warden never runs trust_remote_code"
+        if not any((root / n).is_file() for n in ("tokenizer.json", "tokenizer.model", "vocab.json")):
+            return "no tokenizer files next to the weights"
+    try:
+        tok = AutoTokenizer.from_pretrained(str(root), **common, **extra)
+        if not getattr(tok, "chat_template", None):
+            return "the tokenizer has no chat template (not a chat model)"
+        weights = {} if extra else {"use_safetensors": True}  # never a pickle
+        model = AutoModelForCausalLM.from_pretrained(
+            str(root), **common, **extra, **weights, dtype=torch.float32
+        )
+    except LOAD_ERRORS as exc:
+        what = "GGUF file" if extra else "model"
+        return f"transformers could not load the {what}: {str(exc)[:200]}"
+    return model, tok
+
+
 def run_activation(path: str | Path, n_params: int, cfg: ActivationConfig) -> ActivationResult:
     if not cfg.enabled:
         return skipped("disabled in the configuration")
-    root = model_dir(path)
-    if root is None:
-        what = "a GGUF file" if str(path).endswith(".gguf") else "not a model directory with config.json"
-        return skipped(
-            f"{what}: the activation signal needs a transformers-loadable model directory "
-            "(config.json, safetensors weights, tokenizer with a chat template)"
-        )
     if n_params > cfg.max_params:
         return skipped(
             f"{n_params} parameters, over the CPU cap of {cfg.max_params} (ActivationConfig.max_params)"
         )
-    try:
-        config = json.loads((root / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        return skipped(f"config.json unreadable: {exc}")
-    if not isinstance(config, dict) or config.get("auto_map"):
-        return skipped("config.json names remote code (auto_map); Warden never runs trust_remote_code")
-    if not any((root / n).is_file() for n in ("tokenizer.json", "tokenizer.model", "vocab.json")):
-        return skipped("no tokenizer files next to the weights")
-    try:
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-        from transformers.utils import logging as hf_logging
-
-        cast("Callable[[], None]", hf_logging.set_verbosity_error)()  # unannotated in transformers
-        tok = AutoTokenizer.from_pretrained(str(root), trust_remote_code=False, local_files_only=True)
-        if not getattr(tok, "chat_template", None):
-            return skipped("the tokenizer has no chat template (not a chat model)")
-        model = AutoModelForCausalLM.from_pretrained(
-            str(root),
-            trust_remote_code=False,
-            local_files_only=True,
-            use_safetensors=True,
-            dtype=torch.float32,
-        )
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
-        return skipped(f"transformers could not load the model: {str(exc)[:200]}")
+    loaded = _load(path, cfg)
+    if isinstance(loaded, str):
+        return skipped(loaded)
+    model, tok = loaded
     module: torch.nn.Module = model
     module.eval()
     tok.padding_side = "left"
