@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, ClassVar
+from typing import Any, BinaryIO, ClassVar
 
 from warden.errors import FormatError
 from warden.report.model import Finding, Location
@@ -45,6 +45,11 @@ class Limits:
     max_gguf_tensors: int = 1_000_000
     max_gguf_string: int = 256 * 2**20  # one GGUF string (chat templates are large but not this large)
     max_gguf_array: int = 2**28  # elements in one GGUF array (vocabularies run to ~256k)
+    # per top-level file (warden.scan.budget): time = base + per-GiB share of its size; memory above
+    # the scanner's resident size when the file started
+    max_file_seconds: float = 120.0
+    file_seconds_per_gib: float = 30.0
+    max_file_memory: int = 4 * 2**30
 
 
 Nested = Callable[[BinaryIO, int, Location, str, "ScanContext"], Iterator[Finding]]
@@ -64,7 +69,8 @@ class ScanContext:
     # The stream is a pickle of a TorchScript archive, read by torch.jit.load's C++ unpickler (which
     # resolves __torch__ classes and torch.jit._pickle builders itself), not by Python's pickle.
     torchscript: bool = False
-    deadline: float | None = None  # time.monotonic() past which a scanner should stop (see core)
+    # The file's time/memory budget (warden.scan.budget.FileBudget); ``nested`` checks it per member.
+    budget: Any = None
 
     def nested(
         self, stream: BinaryIO, size: int, location: Location, name: str, *, torchscript: bool = False
@@ -77,8 +83,10 @@ class ScanContext:
             depth=self.depth + 1,
             notes=self.notes,
             torchscript=torchscript,
-            deadline=self.deadline,
+            budget=self.budget,
         )
+        if self.budget is not None:
+            self.budget.check()
         return self.nested_scan(stream, size, location, name, deeper)
 
 

@@ -85,7 +85,13 @@ def scan_model(
     if not files:
         report.add([EMPTY_SOURCE(Location(file="."))])
     checked = [o for o in scanner.outcomes if o.status in {"scanned", "malformed"}]
-    if checked:
+    # A model file no parser could finish (unrecognised, unreadable, over its time/memory budget)
+    # leaves the scan incomplete: the verdict must say "could not check", not clean.
+    unchecked = [o for o in scanner.outcomes if o.status in {"unrecognised", "error", "budget"}]
+    if checked and unchecked:
+        status = StageStatus.FAILED
+        reason = f"{len(unchecked)} file(s) could not be checked: " + _unchecked(unchecked)
+    elif checked:
         status, reason = StageStatus.RAN, ""
     elif not files:
         status, reason = StageStatus.SKIPPED, f"nothing to check: no files in {source.path}"

@@ -18,6 +18,7 @@ from warden.errors import FormatError, LimitExceeded
 from warden.formats.interface import HEAD_BYTES, FormatScanner, Limits, ScanContext
 from warden.report.model import Finding, Location, Severity
 from warden.rules import rule
+from warden.scan.budget import BudgetExceeded, FileBudget, watchdog
 
 INTERNAL_ERROR = rule(
     "SCAN-INTERNAL-ERROR",
@@ -51,6 +52,19 @@ EMPTY_FILE = rule(
     "another file.",
     "Download the file again and compare its size and SHA-256 with the publisher's.",
 )
+BUDGET_EXCEEDED = rule(
+    "SCAN-BUDGET-EXCEEDED",
+    Severity.HIGH,
+    "File not fully checked within the scanner's time or memory budget",
+    "Scanning the file ran past its time budget (Limits.max_file_seconds plus a share per GiB) or "
+    "its memory budget (Limits.max_file_memory) and was stopped there. What was found before is "
+    "reported; the rest of the file was not checked. High when the format can carry code (pickles, "
+    "archives, templates, source), medium for weights-only formats.",
+    "Do not load the file until it scans completely: re-scan on an idle machine or with raised "
+    "limits, and find out why it is so expensive to parse (it may be built to exhaust scanners).",
+)
+# Formats that cannot carry code: a budget stop on them is medium, not high.
+_WEIGHTS_ONLY = frozenset({"safetensors"})
 MISMATCH = rule(
     "FORMAT-MISMATCH",
     Severity.MEDIUM,
@@ -94,7 +108,7 @@ class FileOutcome:
 
     path: str
     format: str | None
-    status: str  # "scanned" | "malformed" | "unrecognised" | "skipped" | "error"
+    status: str  # "scanned" | "malformed" | "unrecognised" | "skipped" | "error" | "budget"
     reason: str = ""
 
 
@@ -113,11 +127,12 @@ class Scanner:
         return None
 
     def scan_file(self, path: Path, rel: str, root: Path | None) -> Iterator[Finding]:
-        ctx = ScanContext(limits=self.limits, nested_scan=self._scan_stream, root=root)
         location = Location(file=rel)
         try:
             size = path.stat().st_size
-            with path.open("rb") as fh:
+            budget = FileBudget(self.limits, size)
+            ctx = ScanContext(limits=self.limits, nested_scan=self._scan_stream, root=root, budget=budget)
+            with path.open("rb") as fh, watchdog(budget):
                 yield from self._scan_stream(fh, size, location, rel, ctx, top_level=True)
         except OSError as exc:
             self.outcomes.append(FileOutcome(rel, None, "error", f"cannot read: {exc.strerror or exc}"))
@@ -157,6 +172,10 @@ class Scanner:
         if expected is not None and scanner.name not in expected:
             yield MISMATCH(location, {"extension": suffix, "detected_format": scanner.name})
         status, reason = yield from self._run(scanner, stream, size, location, ctx)
+        if status == "budget":
+            if top_level:
+                self.outcomes.append(FileOutcome(location.file, scanner.name, "budget", reason))
+            return
         # Polyglots: a loader that tries several formats in turn (torch.load: zip, then tar, then pickle)
         # may read the bytes as a pickle even when another parser claimed them first. Walk them as one too.
         for extra in self.scanners:
@@ -172,8 +191,22 @@ class Scanner:
         self, scanner: FormatScanner, stream: BinaryIO, size: int, location: Location, ctx: ScanContext
     ) -> Generator[Finding, None, tuple[str, str]]:
         """Run one scanner, turning its failures into findings; returns (status, reason)."""
+        budget: FileBudget | None = ctx.budget
         try:
-            yield from scanner.scan(stream, size, location, ctx)
+            if budget is None:
+                yield from scanner.scan(stream, size, location, ctx)
+            else:
+                yield from _metered(scanner.scan(stream, size, location, ctx), budget)
+        except BudgetExceeded as exc:
+            if ctx.depth > 0:  # the top-level scanner reports it once, naming the innermost member
+                exc.where = exc.where or location.member
+                raise
+            severity = Severity.MEDIUM if scanner.name in _WEIGHTS_ONLY else Severity.HIGH
+            evidence = {"format": scanner.name, "limit": exc.limit, "error": exc.detail}
+            if exc.where:
+                evidence["member"] = exc.where
+            yield BUDGET_EXCEEDED(location, evidence, severity=severity)
+            return "budget", exc.detail
         except LimitExceeded as exc:
             yield LIMIT_HIT(_at(location, exc.offset), {"format": scanner.name, "error": exc.message})
             return "malformed", exc.message
@@ -196,6 +229,27 @@ class Scanner:
             )
             return "error", f"{type(exc).__name__}: {exc}"
         return "scanned", ""
+
+
+def _metered(gen: Iterator[Finding], budget: FileBudget) -> Iterator[Finding]:
+    """Run a scanner's generator with ``budget.active`` raised while its code runs (so the watchdog
+    may interrupt it) and lowered while the consumer handles a finding; check the budget per finding."""
+    try:
+        budget.check()
+        while True:
+            budget.active += 1
+            try:
+                finding = next(gen)
+            except StopIteration:
+                return
+            finally:
+                budget.active -= 1
+            yield finding
+            budget.check()
+    finally:
+        close = getattr(gen, "close", None)  # scanners are generators; a plain iterator has none
+        if close is not None:
+            close()
 
 
 def _zip_head(head: bytes) -> bool:
