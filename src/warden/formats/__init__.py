@@ -20,6 +20,7 @@ SCANNERS: tuple[tuple[str, str], ...] = (
     ("tar", "TarScanner"),
     ("compressed", "CompressedScanner"),  # gzip / bz2 / xz / zlib streams (joblib, .tar.gz)
     ("hdf5", "HDF5Scanner"),  # keras .h5
+    ("tensorflow", "TensorFlowScanner"),  # saved_model.pb, keras_metadata.pb, frozen *.pb (by name)
     ("onnx", "OnnxScanner"),
     ("pickle", "PickleScanner"),  # raw pickle, joblib, legacy torch (all pickles in the file)
     ("template", "TemplateScanner"),  # *.jinja, *.jinja2, *.j2 (chat_template.json is JSON: jsonconfig)
