@@ -25,9 +25,6 @@ from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import Any, BinaryIO
 
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
-from google.protobuf.message import DecodeError
-
 from warden.errors import FormatError, LimitExceeded
 from warden.formats.hdf5 import keras_config_findings
 from warden.formats.interface import FormatScanner, ScanContext
@@ -109,6 +106,7 @@ _NAMES = {"saved_model.pb", "keras_metadata.pb", "fingerprint.pb"}
 def _build_messages() -> dict[str, Any]:
     """Declare the messages (field numbers from tensorflow/core/framework/*.proto and
     tensorflow/core/protobuf/{saved_model,meta_graph}.proto, keras/protobuf/saved_metadata.proto)."""
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
     f = descriptor_pb2.FileDescriptorProto(
         name="warden_tf_subset.proto", package="warden_tf", syntax="proto3"
     )
@@ -214,9 +212,14 @@ class TensorFlowScanner(FormatScanner):
     def scan(self, stream: BinaryIO, size: int, location: Location, ctx: ScanContext) -> Iterator[Finding]:
         if size > _MAX_PB:
             raise LimitExceeded(f"{size} bytes: over protobuf's 2 GiB message limit, not parsed")
+        try:  # protobuf comes with onnx and transformers; without it the file cannot be checked
+            from google.protobuf.message import DecodeError
+
+            msgs = _messages()
+        except ImportError as exc:
+            raise FormatError(f"cannot parse TensorFlow protobufs: {exc}") from None
         data = stream.read(size)
         base = PurePosixPath(location.member or location.file).name.lower()
-        msgs = _messages()
         try:
             if base == "keras_metadata.pb":
                 yield from self._keras_metadata(msgs["SavedMetadata"].FromString(data), location, ctx)
