@@ -41,12 +41,24 @@ class Row:
     weight_flagged: bool
     activation_flagged: bool
     flagged: bool
+    gap_min: float | None = None  # (a) smallest harmful/harmless d' over residual indices
+    write_min: float | None = None  # (b) smallest signed write-in z of any writer along r
 
 
 def scan(path: Path, name: str, refusal: float | None) -> Row:
     rep = run_forensics(path)
     c = rep.data["forensics"]["combined"]
-    assert ("FORENSICS-ABLATION-BASEFREE" in {f.rule_id for f in rep.findings}) == c["flagged"]
+    found = [f for f in rep.findings if f.rule_id == "FORENSICS-ABLATION-BASEFREE"]
+    assert bool(found) == c["flagged"]
+    if found:  # the finding names the signals that fired
+        fired = [
+            s
+            for s, f in (("weight_energy", c["weight_flagged"]), ("activation", c["activation_flagged"]))
+            if f
+        ]
+        assert found[0].evidence["signals"] == fired
+    layers = rep.data["forensics"]["activation"]["layers"]
+    zs = [z for la in layers for z in (la["attn_write_z"], la["mlp_write_z"]) if z is not None]
     return Row(
         name,
         refusal,
@@ -56,6 +68,8 @@ def scan(path: Path, name: str, refusal: float | None) -> Row:
         c["weight_flagged"],
         c["activation_flagged"],
         c["flagged"],
+        min((la["gap"] for la in layers), default=None),
+        min(zs, default=None),
     )
 
 
@@ -114,15 +128,21 @@ def negatives(tmp: Path, rng: random.Random, benign_edits: int, zoo: bool = True
 
 def table(title: str, rows: list[Row]) -> None:
     print(
-        f"\n{title}\n| model | refusal | weight | activation | ratio | flagged (w/a) |\n|---|---|---|---|---|---|"
+        f"\n{title}\n| model | refusal | weight | activation | ratio | flagged (w/a) | min gap (a) "
+        "| min write-in z (b) |\n|---|---|---|---|---|---|---|---|"
     )
     for r in rows:
         ref = "-" if r.refusal is None else f"{r.refusal:.2f}"
         act = "skipped" if r.activation is None else f"{r.activation:.4f}"
         print(
             f"| {r.name} | {ref} | {r.weight:.3f} | {act} | {r.ratio:.2f} "
-            f"| {'yes' if r.flagged else 'no'} ({int(r.weight_flagged)}/{int(r.activation_flagged)}) |"
+            f"| {'yes' if r.flagged else 'no'} ({int(r.weight_flagged)}/{int(r.activation_flagged)}) "
+            f"| {_f(r.gap_min)} | {_f(r.write_min)} |"
         )
+
+
+def _f(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}"
 
 
 def summary(pos: list[Row], neg: list[Row]) -> dict[str, float]:
@@ -137,6 +157,10 @@ def summary(pos: list[Row], neg: list[Row]) -> dict[str, float]:
         "max_negative_ratio": max(r.ratio for r in neg),
         "min_positive_ratio": min((r.ratio for r in pos), default=float("nan")),
     }
+    for key, attr in (("auroc_gap_a", "gap_min"), ("auroc_write_in_b", "write_min")):  # lower = suspicious
+        p = [-getattr(r, attr) for r in pos if getattr(r, attr) is not None]
+        n = [-getattr(r, attr) for r in neg if getattr(r, attr) is not None]
+        out[key] = G.auroc(p, n)
     print({k: round(v, 4) if isinstance(v, float) else v for k, v in out.items()})
     return out
 
