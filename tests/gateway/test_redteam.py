@@ -758,3 +758,113 @@ def test_policy_contacts_accounts_and_domains_are_trusted_sources(tmp_path: Path
     convo = [{"role": "user", "content": "mail my colleague the notes"}]
     colleague = f"{rnd()}@{dom}"
     assert len(_attempt(tmp_path / "d", convo, call("send_email", {"to": colleague, "subject": "n", "body": "b"}, "c1"), policy=pol)) == 1  # fmt: skip
+
+
+# deadlines and per-key caps ---------------------------------------------------------------------------
+
+
+def test_slow_headers_and_slow_bodies_are_cut_off(tmp_path: Path) -> None:
+    import socket
+    import threading
+    import time
+
+    from tests.gateway.conftest import free_port
+    from warden.gateway.app import create_app
+    from warden.gateway.server import build_gateway, uvicorn_server
+
+    pol = base_policy({"server.header_timeout_s": 0.5, "server.body_timeout_s": 0.5})
+    gw = build_gateway(pol, backend=FakeBackend(), audit_url=str(tmp_path / "audit.db"))
+    port = free_port()
+    srv = uvicorn_server(gw, host="127.0.0.1", port=port, log_level="error")
+    srv.config.app = create_app(gw)  # the same server and protocol, without freezing the test's GC
+    th = threading.Thread(target=srv.run, daemon=True)
+    th.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        assert time.monotonic() < deadline and th.is_alive()
+        time.sleep(0.02)
+    try:
+
+        def conn() -> socket.socket:
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            return s
+
+        # headers a byte at a time: the connection is closed at the deadline, not held
+        s = conn()
+        t0 = time.monotonic()
+        closed = False
+        for ch in b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 40:
+            try:
+                s.sendall(bytes([ch]))
+                time.sleep(0.05)
+            except OSError:
+                closed = True
+                break
+        s.settimeout(3)
+        try:
+            closed = closed or s.recv(100) == b""
+        except OSError:
+            closed = True
+        assert closed and time.monotonic() - t0 < 3
+        s.close()
+        # a body that never completes: 408 after the body deadline
+        body = json.dumps({"model": "warden-demo", "messages": [{"role": "user", "content": "hi"}]}).encode()
+        s = conn()
+        s.sendall(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wk-demo-user-INSECURE-change-me\r\n"
+            + f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            + body[:10]
+        )
+        s.settimeout(5)
+        head = s.recv(200)
+        assert head.startswith(b"HTTP/1.1 408"), head
+        s.close()
+        # an ordinary client is unaffected
+        import httpx
+
+        r = httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions", headers=USER, content=body, timeout=10)
+        assert r.status_code == 200
+    finally:
+        srv.should_exit = True
+        th.join(timeout=20)
+
+
+def test_one_key_cannot_hold_every_slot(tmp_path: Path) -> None:
+    import asyncio
+
+    cap = random.randint(1, 3)
+    pol, hdr = _with_key(
+        {"scopes": ["chat"], "max_concurrent_requests": cap, "tasks": ["email-assistant"]},
+    )
+
+    gate = asyncio.Event()
+
+    class Slow(FakeBackend):
+        async def complete(self, body: dict[str, Any]) -> dict[str, Any]:
+            await gate.wait()
+            return reply("ok")
+
+    async def run() -> list[int]:
+        import httpx
+
+        from warden.gateway.server import build_gateway
+
+        gw = build_gateway(pol, backend=Slow(), audit_url=str(tmp_path / "audit.db"))
+        from warden.gateway.app import create_app
+
+        app = create_app(gw, manage_lifecycle=False)
+        await gw.start()
+        try:
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+                body = {"model": "warden-demo", "messages": [{"role": "user", "content": "hi"}]}
+                tasks = [asyncio.create_task(c.post("/v1/chat/completions", headers=hdr, json=body)) for _ in range(cap + 2)]  # fmt: skip
+                await asyncio.sleep(0.3)  # all of them are in flight (or refused) now
+                gate.set()
+                codes = [r.status_code for r in await asyncio.gather(*tasks)]
+                assert gw.key_slots.in_flight(gw.policy.keys[-1].id) == 0  # every slot came back
+                return codes
+        finally:
+            await gw.stop()
+
+    codes = asyncio.run(run())
+    assert sorted(codes) == [200] * cap + [429] * 2

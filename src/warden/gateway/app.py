@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field, ValidationError
@@ -29,6 +30,7 @@ STATUS: list[tuple[type[E.GatewayError], int, str]] = [
     (E.NotFound, 404, "invalid_request_error"),
     (E.RateLimited, 429, "rate_limit_error"),
     (E.Overloaded, 503, "overloaded_error"),
+    (E.RequestTimeout, 408, "invalid_request_error"),
     (E.ContentBlocked, 400, "content_blocked"),
     (E.InvalidRequest, 400, "invalid_request_error"),
     (E.UpstreamRejected, 400, "invalid_request_error"),
@@ -147,17 +149,20 @@ def create_app(gw: Gateway, *, manage_lifecycle: bool = True, freeze_gc: bool = 
             await gw.record_request(trace)
             return error_response(exc, trace.request_id)
         released = False
+        key_slot: str | None = None
         try:
             try:
                 principal = gw.keys.authenticate(request.headers.get("authorization"))
                 trace.principal = principal.key_id
-                req = await _parse(request, gw.policy.server.max_body_bytes)
+                gw.key_slots.acquire(principal)  # per-key cap, before the (maybe slow) body is read
+                key_slot = principal.key_id
+                req = await _parse(request, gw.policy.server.max_body_bytes, gw.policy.server.body_timeout_s)
                 prep = await pipeline.prepare(gw, principal, req, trace, request.headers.get("x-warden-task"))
                 if req.stream:
                     gen = pipeline.stream(gw, prep, trace)
                     first = await gen.__anext__()  # errors before the first byte are HTTP errors
                     released = True
-                    return _Stream(gw, trace, _prepend(first, gen), media_type="text/event-stream",
+                    return _Stream(gw, trace, _prepend(first, gen), key_slot, media_type="text/event-stream",
                                    headers={"x-request-id": trace.request_id, "cache-control": "no-cache"})  # fmt: skip
                 result = await pipeline.complete(gw, prep, trace)
             except E.GatewayError as exc:
@@ -178,6 +183,8 @@ def create_app(gw: Gateway, *, manage_lifecycle: bool = True, freeze_gc: bool = 
         finally:
             if not released:
                 gw.limiter.release()
+                if key_slot is not None:
+                    gw.key_slots.release(key_slot)
 
     @app.get("/v1/approvals")
     async def list_approvals(request: Request, status: str | None = None) -> dict[str, Any]:
@@ -215,16 +222,20 @@ def create_app(gw: Gateway, *, manage_lifecycle: bool = True, freeze_gc: bool = 
     return app
 
 
-async def _parse(request: Request, limit: int) -> ChatRequest:
+async def _parse(request: Request, limit: int, deadline_s: float) -> ChatRequest:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise E.InvalidRequest(f"request body larger than {limit} bytes", code="body_too_large")
     chunks, size = [], 0
-    async for part in request.stream():
-        size += len(part)
-        if size > limit:
-            raise E.InvalidRequest(f"request body larger than {limit} bytes", code="body_too_large")
-        chunks.append(part)
+    try:
+        with anyio.fail_after(deadline_s):  # a slow body holds a slot: bounded, like the headers
+            async for part in request.stream():
+                size += len(part)
+                if size > limit:
+                    raise E.InvalidRequest(f"request body larger than {limit} bytes", code="body_too_large")
+                chunks.append(part)
+    except TimeoutError:
+        raise E.RequestTimeout(f"request body not received within {deadline_s:g} s") from None
     try:
         data = strictjson.loads(b"".join(chunks), duplicate_keys=True)
     except strictjson.StrictJSONError as exc:
@@ -251,9 +262,11 @@ class _Stream(StreamingResponse):
     """Releases the concurrency slot however the stream ends, and records a request whose client left
     before the body started (the generator's own ``finally`` never runs then)."""
 
-    def __init__(self, gw: Gateway, trace: Trace, content: AsyncIterator[str], **kw: Any) -> None:
+    def __init__(
+        self, gw: Gateway, trace: Trace, content: AsyncIterator[str], key_slot: str | None, **kw: Any
+    ) -> None:
         super().__init__(content, **kw)
-        self._gw, self._trace = gw, trace
+        self._gw, self._trace, self._key_slot = gw, trace, key_slot
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
@@ -261,6 +274,8 @@ class _Stream(StreamingResponse):
         finally:
             gw, trace = self._gw, self._trace
             gw.limiter.release()
+            if self._key_slot is not None:
+                gw.key_slots.release(self._key_slot)
             _observe(gw, trace, stream=True)
             if trace.status is None:
                 trace.status, trace.error = 499, "client_disconnected"

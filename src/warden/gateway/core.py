@@ -13,7 +13,7 @@ from typing import Any
 from warden.gateway.audit.log import AuditLog
 from warden.gateway.backends.interface import Backend
 from warden.gateway.errors import AuditError, Overloaded, PermissionDenied, PolicyError
-from warden.gateway.keys import KeyStore, RateLimiter
+from warden.gateway.keys import KeySlots, KeyStore, RateLimiter
 from warden.gateway.metrics import Metrics
 from warden.gateway.policy import Policy
 from warden.gateway.rails import runner
@@ -113,6 +113,7 @@ class Gateway:
         self.metrics = Metrics()
         self.keys = KeyStore(policy)
         self.limits = RateLimiter()
+        self.key_slots = KeySlots()
         self.budgets = Budgets()
         self.approvals = ApprovalQueue.of(policy.approvals)
         self.tools = ToolGuard(policy, self.budgets, self.approvals)

@@ -30,6 +30,12 @@ class InvalidRequest(GatewayError):
     code = "invalid_request"
 
 
+class RequestTimeout(InvalidRequest):
+    """The client did not send its request body within the policy's deadline."""
+
+    code = "body_timeout"
+
+
 class AuthenticationFailed(GatewayError):
     code = "invalid_api_key"
 

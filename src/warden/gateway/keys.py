@@ -119,3 +119,34 @@ class RateLimiter:
         now = time.monotonic() if now is None else now
         with self._lock:
             self._tokens.setdefault(principal.key_id, deque()).append((now, n))
+
+
+class KeySlots:
+    """Requests in flight per key (``max_concurrent_requests``): one key cannot take every slot."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._in_flight: dict[str, int] = {}
+
+    def acquire(self, principal: Principal) -> None:
+        limit = principal.spec.max_concurrent_requests
+        with self._lock:
+            n = self._in_flight.get(principal.key_id, 0)
+            if limit is not None and n >= limit:
+                raise RateLimited(
+                    f"key {principal.key_id!r} has {limit} requests in flight",
+                    code="too_many_concurrent_requests",
+                )
+            self._in_flight[principal.key_id] = n + 1
+
+    def release(self, key_id: str) -> None:
+        with self._lock:
+            n = self._in_flight.get(key_id, 0) - 1
+            if n > 0:
+                self._in_flight[key_id] = n
+            else:
+                self._in_flight.pop(key_id, None)
+
+    def in_flight(self, key_id: str) -> int:
+        with self._lock:
+            return self._in_flight.get(key_id, 0)

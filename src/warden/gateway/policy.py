@@ -40,6 +40,10 @@ class ServerSection(_Strict):
     upstream_timeout_s: float = Field(60.0, gt=0, le=3600)
     connect_timeout_s: float = Field(5.0, gt=0, le=600)
     max_body_bytes: int = Field(4_000_000, ge=1024, le=100_000_000)
+    header_timeout_s: float = Field(
+        10.0, gt=0, le=600, description="a connection must finish its request headers within this (slowloris)"
+    )
+    body_timeout_s: float = Field(30.0, gt=0, le=3600, description="and its request body within this (408)")
     max_messages: int = Field(512, ge=1, le=100_000)
     stream_holdback_chars: int = Field(128, ge=0, le=100_000)
     stream_check_every_chars: int = Field(32, ge=1, le=100_000)
@@ -75,6 +79,11 @@ class KeySpec(_Strict):
     tasks: list[str] = Field(default_factory=list)
     default_task: str | None = None
     requests_per_minute: int | None = Field(None, ge=1)
+    max_concurrent_requests: int | None = Field(
+        None,
+        ge=1,
+        description="requests this key may have in flight at once (slow bodies included); 429 beyond",
+    )
     tokens_per_window: int | None = Field(None, ge=1)
     token_window_s: int = Field(86_400, ge=1)
     budget: BudgetSpec | None = None

@@ -78,5 +78,55 @@ def uvicorn_server(gw: Gateway, *, host: str, port: int, log_level: str = "info"
     config = uvicorn.Config(
         create_app(gw, freeze_gc=True), host=host, port=port, log_level=log_level, timeout_graceful_shutdown=30,
         limit_concurrency=s.max_concurrency + s.max_queue + 64, access_log=False, loop=s.event_loop,
+        http=header_deadline_protocol(s.header_timeout_s),
     )  # fmt: skip
     return uvicorn.Server(config)
+
+
+def header_deadline_protocol(seconds: float) -> Any:
+    """uvicorn's httptools protocol with a deadline for the request line and headers.
+
+    uvicorn times out idle keep-alive connections but not a request whose headers arrive a byte at a
+    time, so a few hundred slow-header connections held every slot (issue 19). The timer runs from the
+    connection (or, on a kept-alive connection, from the next request's first byte) to the end of the
+    headers; when it fires the connection is closed. The body has its own deadline
+    (``server.body_timeout_s``, in the app: a 408). Without httptools: "auto" and no header deadline."""
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:  # pragma: no cover - httptools comes with uvicorn[standard]
+        return "auto"
+
+    class HeaderDeadline(HttpToolsProtocol):
+        _deadline: Any = None
+
+        def _arm(self) -> None:
+            if self._deadline is None:
+                self._deadline = self.loop.call_later(seconds, self._expired)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _expired(self) -> None:
+            self._deadline = None
+            if not self.transport.is_closing():
+                self.transport.close()
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self._arm()
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._arm()
+
+        def on_headers_complete(self) -> None:
+            self._disarm()
+            super().on_headers_complete()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+    return HeaderDeadline
