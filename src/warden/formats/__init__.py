@@ -18,6 +18,7 @@ SCANNERS: tuple[tuple[str, str], ...] = (
     ("numpy", "NpyScanner"),
     ("zipfile", "ZipScanner"),  # torch zip, npz, keras v3, generic zip (members nested back)
     ("tar", "TarScanner"),
+    ("sevenzip", "SevenZipScanner"),  # 7z (py7zr), members decompressed into bounded spools
     ("compressed", "CompressedScanner"),  # gzip / bz2 / xz / zlib streams (joblib, .tar.gz)
     ("hdf5", "HDF5Scanner"),  # keras .h5
     ("tensorflow", "TensorFlowScanner"),  # saved_model.pb, keras_metadata.pb, frozen *.pb (by name)
