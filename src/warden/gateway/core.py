@@ -4,14 +4,20 @@ with its life cycle (verify weights → replay state → serve → flush on shut
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
+import os
+import secrets
 import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from warden.gateway.audit.log import AuditLog
 from warden.gateway.backends.interface import Backend
+from warden.gateway.canonical import canonical_bytes
 from warden.gateway.errors import AuditError, Overloaded, PermissionDenied, PolicyError
 from warden.gateway.keys import KeySlots, KeyStore, RateLimiter
 from warden.gateway.metrics import Metrics
@@ -101,6 +107,33 @@ def verify_weights(policy: Policy, model_dir: Path | None, verifier: Any = None)
     return summary
 
 
+def approval_key(policy: Policy, store: Any) -> bytes:
+    """The secret that signs approval decisions: ``approvals.signing_key``, else a file next to a SQLite
+    audit log (created once, mode 0600), else a per-process secret (approvals then do not survive a
+    restart: fail closed)."""
+    path = policy.approvals.signing_key
+    if path is None and isinstance(getattr(store, "path", None), Path):
+        path = store.path.with_name(store.path.name + ".approval-key")
+    if path is None:
+        return secrets.token_bytes(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise PolicyError(f"cannot create the approval key: {exc.strerror}", path=str(path)) from None
+    else:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(secrets.token_bytes(32))
+    try:
+        key = Path(path).read_bytes()
+    except OSError as exc:
+        raise PolicyError(f"cannot read the approval key: {exc.strerror}", path=str(path)) from None
+    if len(key) < 32:
+        raise PolicyError("the approval key must hold at least 32 bytes", path=str(path))
+    return key
+
+
 class Gateway:
     def __init__(
         self, policy: Policy, backend: Backend, audit: AuditLog, *, attestation: dict[str, Any] | None = None
@@ -123,6 +156,7 @@ class Gateway:
             raise PolicyError(f"cannot build rails: {exc}") from None
         s = policy.server
         self.limiter = ConcurrencyLimiter(s.max_concurrency, s.max_queue, s.queue_timeout_s)
+        self._approval_key = approval_key(policy, audit.store)
         self.started = False
 
     def reset_state(self) -> None:
@@ -155,13 +189,35 @@ class Gateway:
         await asyncio.to_thread(self.audit.close)
 
     def replay(self) -> None:
-        """Rebuild approvals and budget spend from the audit log (the source of truth)."""
-        for row in self.audit.store.rows():
+        """Rebuild approvals and budget spend from the audit log (the source of truth), after verifying
+        it: a log that fails verification (an edited, deleted or reordered record) refuses the start."""
+        from warden.gateway.audit.chain import verify_rows
+
+        rows = list(self.audit.store.rows())
+        result = verify_rows(r.row() for r in rows)
+        if not result.ok:
+            shown = "; ".join(str(p) for p in result.problems[:5])
+            raise AuditError(
+                f"the audit log failed verification at start ({len(result.problems)} problems): {shown}"
+            )
+        forged = 0
+        for row in rows:
             rec = row.record()
             if rec.get("kind") == "approval":
-                self.approvals.replay(rec)
+                if not self.approvals.replay(rec, verify=self._signed) and rec.get("event") == "approved":
+                    forged += 1
             elif rec.get("kind") == "request" and rec.get("principal"):
                 self._replay_spend(rec)
+        if forged:
+            log.warning("ignored %d approved record(s) without a valid approval signature", forged)
+
+    def _sign(self, approval: Approval) -> str:
+        return hmac.new(
+            self._approval_key, canonical_bytes(approval.signed_fields()), hashlib.sha256
+        ).hexdigest()
+
+    def _signed(self, approval: Approval) -> bool:
+        return bool(approval.signature) and hmac.compare_digest(approval.signature, self._sign(approval))
 
     def _replay_spend(self, rec: dict[str, Any]) -> None:
         key = next((k for k in self.policy.keys if k.id == rec["principal"]), None)
@@ -233,6 +289,8 @@ class Gateway:
         if pending.principal == approver:  # nobody, admin included, decides on their own key's calls
             raise PermissionDenied("a key cannot decide on its own requests", code="self_approval")
         decided = self.approvals.preview_decision(approval_id, approve=approve, approver=approver, note=note)
+        if approve:
+            decided = replace(decided, signature=self._sign(decided))
         await self.approval_event("approved" if approve else "denied", decided, request_id)  # audit first
         self.approvals.store(decided)
         return decided

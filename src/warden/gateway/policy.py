@@ -202,6 +202,12 @@ class ApprovalsSection(_Strict):
     max_per_request: int = Field(
         5, ge=1, description="approvals one answer may open; its further calls are blocked"
     )
+    signing_key: Path | None = Field(
+        None,
+        description="file with the secret (>= 32 bytes) that signs approval decisions; only signed approvals "
+        "are replayed at start (default: <sqlite audit file>.approval-key, created 0600; PostgreSQL without "
+        "it: a per-process secret, so approvals do not survive a restart)",
+    )
 
 
 class Policy(_Strict):
@@ -305,9 +311,14 @@ def _resolve_paths(policy: Policy, base: Path) -> Policy:
     updates = {
         k: fix(getattr(m, k)) for k in ("dir", "attestation", "public_key") if getattr(m, k) is not None
     }
-    if not updates:
-        return policy
-    return policy.model_copy(update={"model": m.model_copy(update=updates)})
+    if updates:
+        policy = policy.model_copy(update={"model": m.model_copy(update=updates)})
+    if policy.approvals.signing_key is not None:
+        a = policy.approvals
+        policy = policy.model_copy(
+            update={"approvals": a.model_copy(update={"signing_key": fix(a.signing_key)})}
+        )
+    return policy
 
 
 def default_policy_path() -> Path:

@@ -40,6 +40,14 @@ class Approval:
     decided_by: str | None = None
     decided_at: float | None = None
     note: str = ""
+    signature: str = ""  # HMAC-SHA256 by the gateway's approval key over ``signed_fields`` (approved only)
+
+    def signed_fields(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "principal": self.principal, "kind": self.kind, "subject_digest": self.subject_digest,
+            "status": self.status, "decided_by": self.decided_by, "decided_at": self.decided_at,
+            "expires": self.expires,
+        }  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -47,6 +55,7 @@ class Approval:
             "subject_digest": self.subject_digest, "reason": self.reason, "request_id": self.request_id,
             "created": self.created, "expires": self.expires, "status": self.status,
             "decided_by": self.decided_by, "decided_at": self.decided_at, "note": self.note,
+            "signature": self.signature,
         }  # fmt: skip
 
     def receipt(self) -> dict[str, Any]:
@@ -173,12 +182,18 @@ class ApprovalQueue:
             self._by_id[approval.id] = used
             return used
 
-    def replay(self, record: dict[str, Any]) -> None:
-        """Rebuild state from an ``approval`` audit record (at start)."""
+    def replay(self, record: dict[str, Any], verify: Any = None) -> bool:
+        """Rebuild state from an ``approval`` audit record (at start). An ``approved`` record counts only
+        when ``verify(approval)`` accepts its signature: a sealed record appended by someone who can
+        write to the log, but does not hold the gateway's approval key, grants nothing. False: ignored."""
         data = record.get("approval")
         if record.get("kind") != "approval" or not isinstance(data, dict) or "id" not in data:
-            return
+            return False
         try:
-            self.store(Approval(**{k: data[k] for k in Approval.__dataclass_fields__ if k in data}))
+            approval = Approval(**{k: data[k] for k in Approval.__dataclass_fields__ if k in data})
         except TypeError:
-            return
+            return False
+        if approval.status == APPROVED and (verify is None or not verify(approval)):
+            return False
+        self.store(approval)
+        return True
