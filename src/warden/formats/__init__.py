@@ -26,6 +26,7 @@ SCANNERS: tuple[tuple[str, str], ...] = (
     ("pickle", "PickleScanner"),  # raw pickle, joblib, legacy torch (all pickles in the file)
     ("template", "TemplateScanner"),  # *.jinja, *.jinja2, *.j2 (chat_template.json is JSON: jsonconfig)
     ("jsonconfig", "JsonConfigScanner"),  # config.json (auto_map), tokenizer_config.json (chat_template)
+    ("yamlconfig", "YamlConfigScanner"),  # *.yaml / *.yml: python tags, Jinja in any string
     ("python", "PythonSourceScanner"),  # custom modeling code shipped with the model
 )
 

@@ -34,7 +34,12 @@ from typing import Any, BinaryIO
 
 from warden.errors import FormatError, LimitExceeded
 from warden.formats.interface import FormatScanner, ScanContext
-from warden.formats.template import TOOLS_TEMPLATE_NAMES, analyze_template
+from warden.formats.template import (
+    TOOLS_TEMPLATE_NAMES,
+    analyze_embedded_template,
+    analyze_template,
+    looks_like_jinja,
+)
 from warden.report.model import Finding, Location, Severity
 from warden.rules import rule
 
@@ -221,6 +226,44 @@ def _walk(doc: Any) -> Iterator[tuple[str, str, Any]]:
                     queue.append((f"{path}[{i}]", v, depth + 1))
 
 
+_MAX_EMBEDDED = 64  # templates found in string fields checked per file
+
+
+def string_fields(doc: Any, max_nodes: int = _MAX_WALK_NODES) -> Iterator[tuple[str, str]]:
+    """(json path, string) for every string value in ``doc`` (objects and lists), bounded."""
+    stack: list[tuple[str, Any, int]] = [("", doc, 0)]
+    seen = 0
+    while stack and seen < max_nodes:
+        path, value, depth = stack.pop()
+        seen += 1
+        if isinstance(value, str):
+            yield path or "$", value
+        elif depth <= _MAX_WALK_DEPTH and isinstance(value, dict):
+            stack.extend((f"{path}.{k}" if path else str(k), v, depth + 1) for k, v in value.items())
+        elif depth <= _MAX_WALK_DEPTH and isinstance(value, list):
+            stack.extend((f"{path}[{i}]", v, depth + 1) for i, v in enumerate(value))
+
+
+def embedded_templates(
+    doc: Any, location: Location, ctx: ScanContext, *, skip: tuple[str, ...] = ()
+) -> Iterator[Finding]:
+    """Jinja templates in any string field (prompt templates of pipelines, processor and agent
+    configs, several per file), checked for what they can reach. ``skip``: top-level keys analysed
+    as chat templates already."""
+    n = 0
+    for path, text in string_fields(doc):
+        if path.split(".", 1)[0].split("[", 1)[0] in skip or not looks_like_jinja(text):
+            continue
+        n += 1
+        if n > _MAX_EMBEDDED:
+            ctx.notes.append(
+                f"{location.display()}: more than {_MAX_EMBEDDED} templates; the rest not checked"
+            )
+            return
+        for finding in analyze_embedded_template(text, location, max_chars=ctx.limits.max_text_file):
+            yield dataclasses.replace(finding, evidence={**finding.evidence, "json_key": path})
+
+
 class JsonConfigScanner(FormatScanner):
     name = "jsonconfig"
     malformed_rule = JSONCONFIG_MALFORMED
@@ -286,6 +329,7 @@ class JsonConfigScanner(FormatScanner):
             )
         if isinstance(doc, dict) and "chat_template" in doc:
             yield from self._templates(doc["chat_template"], "chat_template", location)
+        yield from embedded_templates(doc, location, ctx, skip=("chat_template",))
         for dup in duplicates:
             if dup.key == "chat_template":
                 yield from self._templates(dup.shadowed, "chat_template(duplicate)", location)

@@ -80,10 +80,11 @@ TEMPLATE_SSTI = rule(
 )
 TEMPLATE_DUNDER_ACCESS = rule(
     "TEMPLATE-DUNDER-ACCESS",
-    Severity.HIGH,
+    Severity.CRITICAL,
     "Chat template accesses private or dunder attributes",
-    "The template reads underscore-prefixed attributes (e.g. __class__, __init__, __dict__). No real "
-    "chat template needs them; they are the first step of sandbox-escape payloads.",
+    "The template reads underscore-prefixed attributes (e.g. __class__, __init__, __dict__), by name or "
+    "by a name it assembles (concatenation, format, join, replace, reverse, attr chains). No real chat "
+    "template needs them: reaching anything beyond plain data is the first step of a sandbox escape.",
     "Replace the chat template with a reviewed one; do not render it outside a sandbox.",
 )
 TEMPLATE_ATTR_FILTER = rule(
@@ -358,6 +359,23 @@ class _Folder:
             out |= self.values(expr, depth, seen | {key}) if isinstance(expr, nodes.Node) else {UNKNOWN}
         return out
 
+    def _dict_field(self, name: str, key: str, depth: int, seen: frozenset[str]) -> set[Any]:
+        """Values of ``name.key`` / ``name['key']`` where ``name`` was set to ``dict(key=...)`` or a
+        ``{'key': ...}`` literal (names smuggled through keyword arguments); empty if none."""
+        if name in seen:
+            return set()
+        out: set[Any] = set()
+        for expr, _gate in self.model.assigns.get(name, []):
+            if isinstance(expr, nodes.Call) and isinstance(expr.node, nodes.Name) and expr.node.name == "dict":
+                for kw in expr.kwargs:
+                    if kw.key == key:
+                        out |= self.values(kw.value, depth + 1, seen | {name})
+            elif isinstance(expr, nodes.Dict):
+                for pair in expr.items:
+                    if isinstance(pair.key, nodes.Const) and pair.key.value == key:
+                        out |= self.values(pair.value, depth + 1, seen | {name})
+        return out
+
     def _values(self, node: nodes.Node, depth: int, seen: frozenset[str]) -> set[Any]:
         v = self.values
         if isinstance(node, nodes.Const):
@@ -368,7 +386,19 @@ class _Folder:
         if isinstance(node, nodes.Name):
             return self._lookup(node.name, depth, seen)
         if isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name):
-            return self._lookup(f"{node.node.name}.{node.attr}", depth, seen)
+            got = self._lookup(f"{node.node.name}.{node.attr}", depth, seen)
+            if got - {UNKNOWN}:
+                return got
+            return self._dict_field(node.node.name, node.attr, depth, seen) or got
+        if (
+            isinstance(node, nodes.Getitem)
+            and isinstance(node.node, nodes.Name)
+            and isinstance(node.arg, nodes.Const)
+            and isinstance(node.arg.value, str)
+        ):
+            fields = self._dict_field(node.node.name, node.arg.value, depth, seen)
+            if fields:
+                return fields
         if isinstance(node, (nodes.List, nodes.Tuple)):
             return _product([v(item, depth, seen) for item in node.items], tuple)
         if isinstance(node, nodes.Concat):
@@ -1007,6 +1037,10 @@ def _expr_text(node: nodes.Node | None, depth: int = 0) -> str:
     return type(node).__name__
 
 
+# Message fields whose text the conversation's author chooses.
+_CONVERSATION_FIELDS = frozenset({"content", "text", "arguments", "reasoning_content", "tool_call_id"})
+
+
 class _AccessAnalyzer:
     def __init__(self, tree: nodes.Template, model: _Model, folder: _Folder) -> None:
         self.tree = tree
@@ -1071,6 +1105,30 @@ class _AccessAnalyzer:
                     return True
         return False
 
+    def from_conversation(self, expr: nodes.Node, depth: int = 0, seen: frozenset[str] = frozenset()) -> bool:
+        """True when ``expr`` is (or is computed from) text the conversation supplies at run time —
+        a message's content/arguments, directly or through ``set`` / ``for`` variables. Used as an
+        item key, such a name is chosen by whoever writes the messages: a dynamic attribute lookup
+        (``m[m.content]``, a payload reached by item access off a global), whatever gates guard it."""
+        if depth > 20:
+            return True
+        for sub in [expr, *expr.find_all((nodes.Getattr, nodes.Getitem, nodes.Name))]:
+            if isinstance(sub, nodes.Getattr) and sub.attr in _CONVERSATION_FIELDS:
+                return True
+            if (
+                isinstance(sub, nodes.Getitem)
+                and isinstance(sub.arg, nodes.Const)
+                and sub.arg.value in _CONVERSATION_FIELDS
+            ):
+                return True
+            if isinstance(sub, nodes.Name) and sub.ctx == "load" and sub.name not in seen:
+                for value, _gate in self.m.assigns.get(sub.name, []):
+                    if isinstance(value, nodes.Node) and self.from_conversation(
+                        value, depth + 1, seen | {sub.name}
+                    ):
+                        return True
+        return False
+
     def visit(self, node: nodes.Node) -> None:
         line = getattr(node, "lineno", None)
         if isinstance(node, nodes.Getattr):
@@ -1079,7 +1137,7 @@ class _AccessAnalyzer:
             known, unknown = self.folder.strings(node.arg)
             for name in sorted(known):
                 self.add(node, _Access("item", name, line))
-            if unknown and self.string_built(node.arg):
+            if unknown and (self.string_built(node.arg) or self.from_conversation(node.arg)):
                 self.add(node, _Access("dynamic", None, line))
         elif isinstance(node, nodes.Filter):
             self.visit_filter(node, line)
@@ -1132,6 +1190,11 @@ class _AccessAnalyzer:
 
     def visit_call(self, node: nodes.Call, line: int | None) -> None:
         func = node.node
+        if isinstance(func, nodes.Name) and func.name == "dict" and func.name not in self.m.bound:
+            # dict(__class__=1)|first (or |list, |join): keyword names become run-time strings
+            for kw in node.kwargs:
+                if _is_dunderish(kw.key):
+                    self.add(node, _Access("item", kw.key, line))
         if isinstance(func, nodes.Name) and func.name in DANGEROUS_CALLS and func.name not in self.m.bound:
             self.add(node, _Access("call", func.name, line))
         if isinstance(func, nodes.Getattr):
@@ -1170,7 +1233,7 @@ def _classify(accesses: Sequence[_Access]) -> tuple[Any, Severity, list[str]]:
     if critical:
         return TEMPLATE_SSTI, Severity.CRITICAL, critical
     if dunder:
-        return TEMPLATE_DUNDER_ACCESS, Severity.HIGH, dunder
+        return TEMPLATE_DUNDER_ACCESS, Severity.CRITICAL, dunder
     if "attr-filter" in kinds or "dynamic" in kinds:
         return (
             TEMPLATE_ATTR_FILTER,
@@ -1526,6 +1589,31 @@ def analyze_template(
 
 Pending = list[tuple[Any, Severity, Location, dict[str, Any]]]
 
+_JINJA_MARKS = ("{{", "{%")
+
+
+def looks_like_jinja(text: str) -> bool:
+    """A string worth parsing as a Jinja template (an expression or statement delimiter)."""
+    return any(m in text for m in _JINJA_MARKS)
+
+
+def analyze_embedded_template(source: str, location: Location, *, max_chars: int) -> Iterator[Finding]:
+    """A Jinja template found in some string of a config (not a known chat-template field): checked
+    statically for what it can reach (SSTI, dunder access, dynamic names, gadget globals, includes).
+    Text it emits is not judged as injected instructions: such a string is a prompt or format
+    template of some tool, not the conversation's template. A string that does not parse as Jinja is
+    not a template and yields nothing."""
+    if len(source) > max_chars or not looks_like_jinja(source):
+        return
+    try:
+        tree = parse_template(source)
+        pending, _expected = _static_findings(source, tree, location, False, ALWAYS)
+    except (TemplateSyntaxError, RecursionError, MemoryError, ValueError, TypeError, OverflowError):
+        return
+    for rule_, severity, loc, evidence in pending:
+        if rule_ in _REACH_RULES:
+            yield rule_(loc, evidence, severity=severity)
+
 
 def _static_findings(
     source: str, tree: nodes.Template, location: Location, file_lines: bool, base_gate: int = ALWAYS
@@ -1706,7 +1794,15 @@ def _apply_render(
 # The file scanner
 # --------------------------------------------------------------------------------------------------
 
-TEMPLATE_SUFFIXES = (".jinja", ".jinja2", ".j2")
+TEMPLATE_SUFFIXES = (".jinja", ".jinja2", ".j2", ".template", ".tmpl", ".tpl")
+# What a template can reach (vs what it emits): the checks run on templates found anywhere.
+_REACH_RULES = (
+    TEMPLATE_SSTI,
+    TEMPLATE_DUNDER_ACCESS,
+    TEMPLATE_ATTR_FILTER,
+    TEMPLATE_GADGET_GLOBAL,
+    TEMPLATE_INCLUDE,
+)
 # Named templates transformers selects only when tools / documents are passed.
 TOOLS_TEMPLATE_NAMES = frozenset({"tool_use", "rag"})
 
