@@ -928,3 +928,62 @@ def test_a_tampered_log_refuses_the_start(tmp_path: Path) -> None:
     with pytest.raises(AuditError, match="failed verification at start"):
         with gateway(tmp_path):
             pass
+
+
+# kill -9 during streaming ------------------------------------------------------------------------------
+
+
+def test_every_stream_that_sent_a_byte_has_a_record_after_kill_9(tmp_path: Path, upstream: Any) -> None:
+    import signal
+    import threading
+    import time
+
+    import httpx
+
+    from tests.gateway.conftest import free_port
+    from tests.gateway.test_faults import _policy_file, _spawn
+    from warden.gateway.audit import open_store
+
+    server, state = upstream
+    state.update(mode="ok", text="word " * 400, chunk_delay=0.02)
+    audit = tmp_path / "audit.db"
+    port = free_port()
+    proc = _spawn(_policy_file(tmp_path, audit), server.url, port)
+    started: list[str] = []  # request ids of streams that delivered at least one content byte
+    lock = threading.Lock()
+
+    def one() -> None:
+        body = {"model": "warden-demo", "stream": True, "messages": [{"role": "user", "content": "talk"}]}
+        try:
+            with httpx.stream("POST", f"http://127.0.0.1:{port}/v1/chat/completions", headers=USER, json=body, timeout=10) as r:  # fmt: skip
+                seen = False
+                for line in r.iter_lines():
+                    if not seen and ('"content":"w' in line or '"content":"o' in line):
+                        seen = True
+                        with lock:
+                            started.append(r.headers["x-request-id"])
+        except httpx.HTTPError:
+            pass
+
+    threads = [threading.Thread(target=one) for _ in range(random.randint(6, 10))]
+    try:
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 20
+        while len(started) < len(threads) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)  # mid-stream: no request record can be completed
+        for t in threads:
+            t.join(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+    store = open_store(str(audit), readonly=True)
+    recs = [r.record() for r in store.rows()]
+    store.close()
+    assert started
+    recorded = {r.get("request_id") for r in recs if r["kind"] in ("request_started", "request")}
+    assert all(rid in recorded for rid in started)
+    finished = {r.get("request_id") for r in recs if r["kind"] == "request"}
+    assert set(started) - finished  # some streams were cut by the kill: only their start record exists

@@ -1,7 +1,8 @@
 """Streaming (SSE) chat: the upstream stream passes through the hold-back buffer and the output rails; a
 block ends the stream with an OpenAI-style error event and ``[DONE]``. Failures before the first byte
-raise (the route turns them into HTTP errors); later ones become error events. The audit record is
-committed before ``[DONE]`` — and also, shielded from cancellation, when the client goes away."""
+raise (the route turns them into HTTP errors); later ones become error events. A ``request_started``
+record is committed before the first byte, the request record before ``[DONE]`` — and also, shielded
+from cancellation, when the client goes away."""
 
 from __future__ import annotations
 
@@ -61,6 +62,10 @@ async def stream_chat(gw: Gateway, prep: Prepared, trace: Trace) -> AsyncIterato
             raise UpstreamError("the model backend's stream was empty", kind="stream") from None
         if during is not None:
             await during  # a during-call rail that blocks still gets a proper HTTP error
+        # Before the first byte: a stream the process never finishes (kill -9) still left a record,
+        # which the request record completes (same request_id).
+        await gw.event("request_started", {"task": prep.task, "model": trace.model, "stream": True,
+                       "prompt_digest": trace.prompt_digest}, request_id=trace.request_id, principal=trace.principal)  # fmt: skip
     except BaseException as exc:
         if during is not None:
             during.cancel()
