@@ -64,7 +64,10 @@ def _banner(report: Report) -> str:
     else:
         meaning = _MEANING[verdict]
     gaps = "".join(f'<li class="gap">{e(g)}</li>' for g in report.evidence_gaps())
-    reasons = report.verdict_reasons
+    # a reason that only repeats the meaning line ("no finding … crossed …") is not listed twice
+    reasons = [
+        r for r in report.verdict_reasons if r.strip().rstrip(".").lower() != meaning.rstrip(".").lower()
+    ]
     items = "".join(f"<li>{e(r)}</li>" for r in reasons[:_MAX_REASONS])
     if len(reasons) > _MAX_REASONS:
         items += f"<li>… {len(reasons) - _MAX_REASONS} more</li>"
