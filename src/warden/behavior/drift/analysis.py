@@ -98,7 +98,8 @@ def cluster_mean(
     else:
         rng = np.random.default_rng(seed)
         draws = rng.integers(0, m, size=(n_boot, m))
-        counts = np.apply_along_axis(np.bincount, 1, draws, minlength=m)
+        offs = draws + m * np.arange(n_boot)[:, None]  # [B, m]: one bincount for all draws
+        counts = np.bincount(offs.ravel(), minlength=n_boot * m).reshape(n_boot, m)
         stats = (counts @ sums) / (counts @ sizes)
         lo, hi = float(np.quantile(stats, 0.025)), float(np.quantile(stats, 0.975))
         ci_method = "cluster bootstrap (percentile)"

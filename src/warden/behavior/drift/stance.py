@@ -148,7 +148,9 @@ def evaluate_stance(
         accuracy_polar=float(np.mean([(a > 0) == (b > 0) and a != 0 for a, b in pol]))
         if pol
         else float("nan"),
-        pearson=float(np.corrcoef(preds, labels)[0, 1]) if len(set(labels)) > 1 else float("nan"),
+        pearson=float(np.corrcoef(preds, labels)[0, 1])
+        if len(set(labels)) > 1 and np.std(preds) > 0
+        else 0.0,
         per_fold=tuple(per_fold),
         confusion=dict(sorted(conf.items())),
     )
