@@ -15,7 +15,10 @@ from warden.behavior.suites import load_suite
 from warden.cli import main
 from warden.forensics import ForensicsConfig, run_forensics
 from warden.forensics.activation import (
+    ActivationResult,
     _cluster_parity,
+    combine,
+    family_threshold,
     run_activation,
     steer_indices,
     suite_split,
@@ -108,3 +111,19 @@ def test_reflected_edit_is_reported_by_the_activation_signal(tmp_path: Path) -> 
     )
     weight_alone = off.data["forensics"]["basefree"]["flagged"]
     assert weight_alone == any(x.rule_id == "FORENSICS-ABLATION-BASEFREE" for x in off.findings)
+
+
+def test_uncalibrated_family_reports_without_a_verdict() -> None:
+    """A family without a clean null (e.g. SmolLM2-135M: llama/30/576) gets its score and no flag."""
+    cfg = ActivationConfig()
+    assert family_threshold("llama", 4, 128, cfg) == 0.06
+    assert family_threshold("llama", 30, 576, cfg) is None
+    res = ActivationResult(ran=True, score=0.82, family="llama/30/576", threshold=None, flagged=False)
+    assert res.inconsistent_indices == ()
+    c = combine(True, 0.79, 1.0, res, cfg)
+    assert not c.flagged and c.activation_score == 0.82 and c.activation_threshold is None
+    assert c.activation_status.startswith("ran, uncalibrated family llama/30/576")
+    assert c.weight_z is None and c.activation_z is None and c.ratio == 0.79
+    calibrated = ActivationResult(ran=True, score=0.3, family="llama/4/128", threshold=0.06, flagged=True)
+    c = combine(True, 0.4, 1.0, calibrated, cfg)
+    assert c.flagged and c.activation_flagged and not c.weight_flagged and c.ratio == 5.0

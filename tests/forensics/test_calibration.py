@@ -12,6 +12,7 @@ import torch
 from tests.forensics import edits as E
 from tests.forensics import models as MD
 from warden.forensics import BaseFreeConfig, run_forensics
+from warden.forensics.activation import family_threshold
 from warden.forensics.config import ActivationConfig
 
 ARCHS = [*MD.SMALL, "gpt2", "gpt_neox", "bert"]
@@ -69,7 +70,8 @@ def signals(path: Path) -> tuple[float, float | None]:
 
 @pytest.mark.skipif(not (ZOO / "base" / "config.json").exists(), reason="organisms/zoo not built")
 def test_activation_threshold_rule_held_out() -> None:
-    """ActivationConfig.inconsistency_threshold is twice the largest clean score, rounded to 0.01.
+    """The organisms' family threshold (ActivationConfig.calibrated_families) is twice the largest
+    clean score, rounded to 0.01.
     Held out: each calibration model against the threshold that rule gives from the other two; and
     the configured threshold against all three (margin printed)."""
     scores = {n: signals(ZOO / n)[1] for n in CLEAN_ZOO}
@@ -78,7 +80,8 @@ def test_activation_threshold_rule_held_out() -> None:
     for name, v in s.items():
         loo = round(2 * max(x for k, x in s.items() if k != name), 2)
         assert v < loo, (name, v, loo)
-    thr = ActivationConfig().inconsistency_threshold
+    thr = family_threshold("llama", 4, 128, ActivationConfig())
+    assert thr is not None
     print(f"\nactivation scores {s}; threshold {thr}; margin {thr / max(s.values()):.2f}x")
     mean, sd = float(np.mean(list(s.values()))), float(np.std(list(s.values()), ddof=1))
     print(f"clean null mean {mean:.4f} sd {sd:.4f} (ActivationConfig.activation_null)")
@@ -88,11 +91,13 @@ def test_activation_threshold_rule_held_out() -> None:
 @pytest.mark.slow
 def test_real_model_null() -> None:
     """The clean real model another session caches as ~/.cache/warden/real/original (SmolLM2-135M):
-    both signals, printed for CALIBRATION.md; each must stay below its threshold."""
+    both signals, printed for CALIBRATION.md. Its family has no activation threshold, so the
+    activation score is reported without a verdict; the weight signal must stay below its threshold."""
     p = REAL / "original"
     if not (p / "config.json").is_file():
         pytest.skip("no real model at ~/.cache/warden/real/original")
-    w, a = signals(p)
-    print(f"{p}: weight {w:.3f}, activation {a}")
-    assert w < BaseFreeConfig().gap_threshold
-    assert a is None or a < ActivationConfig().inconsistency_threshold
+    rep = run_forensics(p)
+    fd = rep.data["forensics"]
+    print(f"{p}: weight {fd['basefree']['score']:.3f}, activation {fd['activation']}")
+    assert fd["basefree"]["score"] < BaseFreeConfig().gap_threshold
+    assert not fd["combined"]["flagged"]

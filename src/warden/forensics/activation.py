@@ -18,8 +18,9 @@ harmful and harmless prompts from Warden's built-in suites and measures, at the 
       edited along a direction (removed, partly removed or reflected) while the readers are not, the
       direction the stream carries no longer produces the behaviour difference the model shows.
 
-The score is 1 - min_l cos over the steered indices; the threshold is calibrated on clean models
-(CALIBRATION.md). (a) and (b) are reported, not thresholded: on the organisms they did not separate
+The score is 1 - min_l cos over the steered indices. Its threshold is calibrated per family (an
+architecture shape: model_type, layers, width) on clean models of that family (CALIBRATION.md); for a
+family without a clean null the score is reported and gives no verdict. (a) and (b) are reported, not thresholded: on the organisms they did not separate
 edited from clean models (CALIBRATION.md has the numbers).
 
 Inputs: a model directory (config.json, safetensors, tokenizer with a chat template) or a .gguf file
@@ -70,16 +71,25 @@ class ActivationResult:
     layers: tuple[LayerActivation, ...] = ()
     output_tv: float = 0.0  # total variation between harmful and harmless first-token distributions
     score: float = 0.0  # 1 - min consistency over the steered indices
-    threshold: float = 0.0
+    family: str = ""  # model_type/layers/width: the calibration key
+    threshold: float | None = None  # the family's; None: no clean null for it, no verdict
     flagged: bool = False
 
     @property
     def inconsistent_indices(self) -> tuple[int, ...]:
+        t = self.threshold
+        if t is None:
+            return ()
         return tuple(
-            la.index
-            for la in self.layers
-            if la.consistency is not None and 1.0 - la.consistency >= self.threshold
+            la.index for la in self.layers if la.consistency is not None and 1.0 - la.consistency >= t
         )
+
+
+def family_threshold(model_type: str, n_layers: int, width: int, cfg: ActivationConfig) -> float | None:
+    for mt, nl, w, thr in cfg.calibrated_families:
+        if (mt, nl, w) == (model_type, n_layers, width):
+            return thr
+    return None
 
 
 def skipped(reason: str) -> ActivationResult:
@@ -363,6 +373,8 @@ def _analyse(
                 idx, round(gap, 4), z["attn"], z["mlp"], e["attn"], e["mlp"], consistency.get(idx)
             )
         )
+    family = f"{getattr(model.config, 'model_type', '?')}/{n_layers}/{d}"
+    thr = family_threshold(str(getattr(model.config, "model_type", "")), n_layers, d, cfg)
     nh = sum(int(b["input_ids"].shape[0]) for b in enc_h)
     nb = sum(int(b["input_ids"].shape[0]) for b in enc_b)
     if not consistency:
@@ -380,7 +392,8 @@ def _analyse(
             n_layers=n_layers,
             layers=tuple(out),
             output_tv=round(tv, 4),
-            threshold=cfg.inconsistency_threshold,
+            family=family,
+            threshold=thr,
         )
     score = round(1.0 - min(consistency.values()), 4)
     return ActivationResult(
@@ -391,8 +404,9 @@ def _analyse(
         layers=tuple(out),
         output_tv=round(tv, 4),
         score=score,
-        threshold=cfg.inconsistency_threshold,
-        flagged=score >= cfg.inconsistency_threshold,
+        family=family,
+        threshold=thr,
+        flagged=thr is not None and score >= thr,
     )
 
 
@@ -407,7 +421,7 @@ class Combined:
     weight_flagged: bool
     weight_z: float | None
     activation_score: float | None
-    activation_threshold: float
+    activation_threshold: float | None  # None: the model's family has no clean null
     activation_flagged: bool
     activation_z: float | None
     activation_status: str  # "ran" or the skip reason
@@ -420,9 +434,15 @@ def combine(
 ) -> Combined:
     ws = bf_score if bf_ran else None
     a_s = act.score if act.ran else None
-    wz = None if ws is None else round((ws - cfg.weight_null[0]) / cfg.weight_null[1], 2)
-    az = None if a_s is None else round((a_s - cfg.activation_null[0]) / cfg.activation_null[1], 2)
-    ratios = [s / t for s, t in ((ws, bf_threshold), (a_s, act.threshold)) if s is not None and t > 0]
+    # the nulls are the calibrated family's (the organisms'): no z for a model of another family
+    known = act.threshold is not None
+    wz = None if ws is None or not known else round((ws - cfg.weight_null[0]) / cfg.weight_null[1], 2)
+    az = (
+        None
+        if a_s is None or not known
+        else round((a_s - cfg.activation_null[0]) / cfg.activation_null[1], 2)
+    )
+    ratios = [s / t for s, t in ((ws, bf_threshold), (a_s, act.threshold)) if s is not None and t]
     w_flag = ws is not None and ws >= bf_threshold
     return Combined(
         weight_score=ws,
@@ -430,10 +450,16 @@ def combine(
         weight_flagged=w_flag,
         weight_z=wz,
         activation_score=a_s,
-        activation_threshold=act.threshold or cfg.inconsistency_threshold,
+        activation_threshold=act.threshold,
         activation_flagged=act.flagged,
         activation_z=az,
-        activation_status="ran" if act.ran else act.reason,
+        activation_status=(
+            act.reason
+            if not act.ran
+            else (
+                "ran" if act.threshold is not None else f"ran, uncalibrated family {act.family}: no verdict"
+            )
+        ),
         ratio=round(max(ratios), 4) if ratios else 0.0,
         flagged=w_flag or act.flagged,
     )
