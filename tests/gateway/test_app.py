@@ -85,11 +85,14 @@ def test_rate_and_token_limits(tmp_path: Path) -> None:
             and r.json()["error"]["code"] == "rate_limit_exceeded"
             and int(r.headers["retry-after"]) >= 1
         )
-    with gateway(tmp_path, policy=base_policy({"keys.0.tokens_per_window": 15})) as (client, _):
-        assert chat(client, "a").status_code == 200  # uses 10 tokens
-        assert chat(client, "b").status_code == 200  # 20 ≥ 15 after this one
-        r = chat(client, "c")
+    # each request reserves ~1 prompt token + max_tokens before the call and is charged its usage (10)
+    with gateway(tmp_path, policy=base_policy({"keys.0.tokens_per_window": 22})) as (client, _):
+        assert chat(client, "a", max_tokens=3).status_code == 200  # 0 + 4 reserved fits; uses 10
+        assert chat(client, "b", max_tokens=3).status_code == 200  # 10 + 4 fits; uses 20
+        r = chat(client, "c", max_tokens=3)  # 20 + 4 > 22
         assert r.status_code == 429 and r.json()["error"]["code"] == "token_limit_exceeded"
+        r = chat(client, "d", max_tokens=500)  # an answer bigger than the window is refused before the call
+        assert r.status_code == 429
 
 
 def test_input_pii_is_redacted_before_the_model_sees_it(tmp_path: Path) -> None:

@@ -987,3 +987,58 @@ def test_every_stream_that_sent_a_byte_has_a_record_after_kill_9(tmp_path: Path,
     assert all(rid in recorded for rid in started)
     finished = {r.get("request_id") for r in recs if r["kind"] == "request"}
     assert set(started) - finished  # some streams were cut by the kill: only their start record exists
+
+
+# token windows -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_parallel_requests_cannot_overrun_the_token_window(tmp_path: Path, stream: bool) -> None:
+    import asyncio
+
+    per_answer = random.randint(40, 60)  # max_tokens each request asks for
+    limit = per_answer * random.randint(3, 6)
+    pol, hdr = _with_key({"scopes": ["chat"], "tokens_per_window": limit, "tasks": ["email-assistant"]})
+    gate = asyncio.Event()
+
+    class Slow(FakeBackend):
+        async def complete(self, body: dict[str, Any]) -> dict[str, Any]:
+            await gate.wait()
+            r = reply("ok")
+            r["usage"] = {"prompt_tokens": 5, "completion_tokens": per_answer, "total_tokens": 5 + per_answer}
+            return r
+
+        async def stream(self, body: dict[str, Any]):  # type: ignore[no-untyped-def,override]
+            await gate.wait()
+            yield {"id": "s", "choices": [{"index": 0, "delta": {"content": "x" * 4 * per_answer}, "finish_reason": None}]}  # fmt: skip
+            yield {"id": "s", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+
+    async def run() -> tuple[list[int], int]:
+        import httpx
+
+        from warden.gateway.app import create_app
+        from warden.gateway.server import build_gateway
+
+        gw = build_gateway(pol, backend=Slow(), audit_url=str(tmp_path / "audit.db"))
+        app = create_app(gw, manage_lifecycle=False)
+        await gw.start()
+        try:
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://t", timeout=30
+            ) as c:
+                body = {"model": "warden-demo", "stream": stream, "max_tokens": per_answer,
+                        "messages": [{"role": "user", "content": "hi"}]}  # fmt: skip
+                tasks = [asyncio.create_task(c.post("/v1/chat/completions", headers=hdr, json=body)) for _ in range(20)]  # fmt: skip
+                await asyncio.sleep(0.3)
+                gate.set()
+                codes = [r.status_code for r in await asyncio.gather(*tasks)]
+            key = next(k for k in gw.policy.keys if k.id not in ("demo-user", "demo-approver"))
+            from warden.gateway.keys import Principal
+
+            return codes, gw.limits.tokens_used(Principal(key.id, key))
+        finally:
+            await gw.stop()
+
+    codes, used = asyncio.run(run())
+    assert 0 < codes.count(200) < 20 and set(codes) <= {200, 429}
+    assert used <= limit

@@ -185,6 +185,7 @@ def create_app(gw: Gateway, *, manage_lifecycle: bool = True, freeze_gc: bool = 
                 gw.limiter.release()
                 if key_slot is not None:
                     gw.key_slots.release(key_slot)
+                _drop_reservation(gw, trace)
 
     @app.get("/v1/approvals")
     async def list_approvals(request: Request, status: str | None = None) -> dict[str, Any]:
@@ -276,6 +277,7 @@ class _Stream(StreamingResponse):
             gw.limiter.release()
             if self._key_slot is not None:
                 gw.key_slots.release(self._key_slot)
+            _drop_reservation(gw, trace)
             _observe(gw, trace, stream=True)
             if trace.status is None:
                 trace.status, trace.error = 499, "client_disconnected"
@@ -287,6 +289,17 @@ class _Stream(StreamingResponse):
                     )
                 except E.AuditError:
                     log.error("could not record request %s", trace.request_id)
+
+
+def _drop_reservation(gw: Gateway, trace: Trace) -> None:
+    """A request that ended before it was charged (an error) releases its token reservation."""
+    if trace.token_reservation is not None and trace.principal is not None:
+        principal = next((k for k in gw.policy.keys if k.id == trace.principal), None)
+        if principal is not None:
+            from warden.gateway.keys import Principal
+
+            gw.limits.settle_tokens(Principal(principal.id, principal), trace.token_reservation, None)
+        trace.token_reservation = None
 
 
 def _observe(gw: Gateway, trace: Trace, *, stream: bool) -> None:

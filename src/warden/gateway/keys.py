@@ -71,10 +71,14 @@ class KeyStore:
 class RateLimiter:
     """Per-key sliding-window limits: requests per minute and model tokens per window."""
 
+    RESERVATION_TTL_S = 3600.0  # a reservation nobody settled (a bug, a lost task) stops counting
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._requests: dict[str, deque[float]] = {}
         self._tokens: dict[str, deque[tuple[float, int]]] = {}
+        self._reserved: dict[str, dict[int, tuple[float, int]]] = {}
+        self._next_reservation = 0
 
     def check_request(self, principal: Principal, now: float | None = None) -> None:
         limit = principal.spec.requests_per_minute
@@ -103,6 +107,42 @@ class RateLimiter:
                 code="token_limit_exceeded",
                 retry_after=float(principal.spec.token_window_s),
             )
+
+    def reserve_tokens(self, principal: Principal, n: int, now: float | None = None) -> int | None:
+        """Reserve ``n`` tokens before the upstream call, atomically with the check, so parallel requests
+        cannot all pass a check that none of them has been charged for yet. The reservation id, or None
+        when the key has no token limit; RateLimited when the window cannot hold ``n`` more."""
+        limit = principal.spec.tokens_per_window
+        if limit is None:
+            return None
+        now = time.monotonic() if now is None else now
+        horizon = now - principal.spec.token_window_s
+        with self._lock:
+            window = self._tokens.setdefault(principal.key_id, deque())
+            while window and window[0][0] <= horizon:
+                window.popleft()
+            mine = self._reserved.setdefault(principal.key_id, {})
+            for rid in [r for r, (at, _) in mine.items() if at <= now - self.RESERVATION_TTL_S]:
+                del mine[rid]
+            used = sum(k for _, k in window) + sum(k for _, k in mine.values())
+            if used + n > limit:
+                raise RateLimited(
+                    f"key {principal.key_id!r} would exceed its {limit} tokens per {principal.spec.token_window_s}s "
+                    f"({used} used or reserved, {n} asked)",
+                    code="token_limit_exceeded",
+                    retry_after=float(principal.spec.token_window_s),
+                )
+            self._next_reservation += 1
+            mine[self._next_reservation] = (now, n)
+            return self._next_reservation
+
+    def settle_tokens(self, principal: Principal, reservation: int | None, used: int | None) -> None:
+        """Drop the reservation and charge what was really used (None: charge nothing)."""
+        if reservation is not None:
+            with self._lock:
+                self._reserved.get(principal.key_id, {}).pop(reservation, None)
+        if used is not None:
+            self.add_tokens(principal, used)
 
     def tokens_used(self, principal: Principal, now: float | None = None) -> int:
         now = time.monotonic() if now is None else now

@@ -143,6 +143,7 @@ async def prepare(
     task = _resolve_task(gw, principal, task_header)
     trace.task = task
     _check_history(req)
+    messages = _messages(req)
 
     tools = req.tools or []
     if tools:
@@ -163,7 +164,6 @@ async def prepare(
             )
         tools = kept
 
-    messages = _messages(req)
     trace.prompt_digest = digest([[m.role, m.text] for m in messages])
     if policy.audit.store_text:
         trace.prompt_text = messages[-1].text[:20_000]
@@ -185,6 +185,8 @@ async def prepare(
     else:
         body.pop("tool_choice", None)
     body["stream"] = req.stream
+    # last step of prepare: anything that raises after it would leave the reservation open
+    trace.token_reservation = gw.limits.reserve_tokens(principal, estimate_tokens(req, messages))
     return Prepared(principal, task, body, ctx, req, policy)
 
 
@@ -309,14 +311,29 @@ def _add_usage(trace: Trace, usage: Any) -> None:
                 trace.usage[k] = trace.usage.get(k, 0) + usage[k]
 
 
+def estimate_tokens(req: ChatRequest, messages: tuple[Message, ...]) -> int:
+    """What a request may cost, reserved before the call: the prompt (~4 characters a token) plus the
+    answer's ``max_tokens`` (``DEFAULT_ANSWER_TOKENS`` when the client sets none)."""
+    prompt = sum(len(m.text) for m in messages) // 4 + 1
+    return prompt + (req.max_tokens or DEFAULT_ANSWER_TOKENS)
+
+
+DEFAULT_ANSWER_TOKENS = 256
+
+
 def charge_tokens(gw: Gateway, prep: Prepared, trace: Trace, response_chars: int) -> None:
-    """Count the request against the key's token window (the upstream's usage, else ~4 chars a token)."""
+    """Settle the request's token reservation with what it used (the upstream's usage, else ~4 chars a
+    token of prompt and of everything the upstream produced, streamed to the client or not). Once."""
+    if trace.tokens_charged:
+        return
+    trace.tokens_charged = True
     used = trace.usage.get("total_tokens")
     if used is None:
         prompt_chars = sum(len(m.text) for m in prep.ctx.messages)
         used = (prompt_chars + response_chars) // 4 + 1
         trace.usage["estimated_tokens"] = used
-    gw.limits.add_tokens(prep.principal, used)
+    gw.limits.settle_tokens(prep.principal, trace.token_reservation, used)
+    trace.token_reservation = None
 
 
 def _notice(d: ToolDecision) -> str:

@@ -109,6 +109,7 @@ async def _relay(
 
     async def finish_record(status: int, error: str | None) -> None:
         nonlocal recorded
+        charge_tokens(gw, prep, trace, len(hb.text))  # once; an abandoned stream pays what was generated
         trace.status, trace.error = status, error
         trace.decisions.extend(latest)
         trace.upstream_seconds = time.perf_counter() - t0

@@ -41,6 +41,8 @@ class Trace:
     upstream_seconds: float = 0.0
     status: int | None = None
     error: str | None = None
+    token_reservation: int | None = None  # RateLimiter reservation, settled by charge_tokens
+    tokens_charged: bool = False
 
     @property
     def spend(self) -> float:
