@@ -5,7 +5,9 @@
 
 Modes:
   base-free   always (when the architecture is known): a residual direction erased from the output
-              projections of a band of layers (``basefree``);
+              projections of a band of layers (``basefree``), and, for a loadable chat model, whether
+              it still uses its own harmful-vs-harmless direction (``activation``; decides only for
+              families with a calibrated clean null);
   diff        with ``base``: tensor-by-tensor comparison and one classification (``diff``);
   lineage     with ``claimed_base``: is the model consistent with derivation from it (``lineage``).
 """
