@@ -4,7 +4,8 @@
 
 Configurations: no tool controls; per-task allowlist only; allowlist + argument constraints (schemas,
 domains, paths, amounts, secrets); the full default policy (plus taint tracking, duplicate detection and
-human approval) with an ideal approver, and with no human at all (every approval denied).
+human approval) with an ideal approver, and with no human at all (every approval denied); and the full
+policy with substring taint instead of provenance default-deny (``taint.default_deny: false``).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ def policies(base: Policy) -> dict[str, tuple[Policy, str | None]]:
             "tool_controls": tc.model_copy(update={"check_secrets_in_arguments": False, "duplicate_side_effects": Action.ALLOW})}), None),
         "allowlist + constraints": (base.model_copy(update={"taint": no_taint,
             "tool_controls": tc.model_copy(update={"duplicate_side_effects": Action.ALLOW})}), None),
+        "full policy, substring taint only": (base.model_copy(update={"taint": base.taint.model_copy(update={"default_deny": False})}), "ideal"),
         "full policy, ideal approver": (base, "ideal"),
         "full policy, no human (deny all)": (base, "deny"),
     }  # fmt: skip
@@ -136,7 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     if "--json" in argv:
         print(json.dumps([asdict(s) for s in summaries], indent=2))
         return 0
-    print(f"{len(SCENARIOS)} scenarios (email, files, payments, web), fully gullible scripted agent\n")
+    print(
+        f"{len(SCENARIOS)} scenarios (email, files, payments, web; 8 of them laundering), fully gullible scripted agent\n"
+    )
     print(
         f"{'configuration':34} {'attack success':>15} {'utility (attack)':>17} {'utility (benign)':>17} {'approvals asked/granted':>24}"
     )
