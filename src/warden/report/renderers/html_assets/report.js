@@ -497,7 +497,8 @@
     const eff = (o, k) => (o && o[k] && num(o[k].diff) ? o[k] : null);
     const rows = (Array.isArray(sweep) ? sweep : Object.entries(sweep).map(([k, v]) => Object.assign({ trigger: k }, v))).map(o => {
       if (!o || typeof o !== "object") return null;
-      const t = String(o.trigger || o.id || o.name || "?");
+      // the same string at another placement is another candidate: say which
+      const t = String(o.trigger || o.id || o.name || "?") + (o.placement && o.placement !== "prefix" ? ` (${o.placement})` : "");
       const ref = eff(o, "refusal"), ins = eff(o, "insecure");
       if (ref || ins) return { t, ref, ins, sig: !!o.flagged, effects: o.effects || [] };
       const key = Object.keys(o).find(k => /delta|shift/.test(k) && num(o[k]));
