@@ -25,7 +25,7 @@ def setup(tmp_path: Path) -> dict[str, Path]:
     (model / "config.json").write_text('{"model_type": "llama"}')
     (model / "sub" / "weights.bin").write_bytes(bytes(range(256)) * 10)
     report = scan_model(model)
-    for stage in ("forensics", "eval"):  # an attested audit ran every required stage
+    for stage in ("scan", "forensics", "eval"):  # an attested audit ran every required stage
         report.stages[stage] = StageResult(stage, StageStatus.RAN)
     report.verdict = Verdict.PASS
     rpath = tmp_path / "report.json"
@@ -58,6 +58,7 @@ def test_clean_model_verifies(setup: dict[str, Path]) -> None:
 
 def test_statement_whose_audit_skipped_a_required_stage_is_rejected(setup: dict[str, Path]) -> None:
     report = scan_model(setup["model"])
+    report.stages["scan"] = StageResult("scan", StageStatus.RAN)
     report.stages["forensics"] = StageResult("forensics", StageStatus.RAN)
     report.stages["eval"] = StageResult("eval", StageStatus.SKIPPED, "no backend chosen (--backend none)")
     report.verdict = Verdict.PASS  # even a report that (wrongly) says pass

@@ -279,19 +279,25 @@ def test_attestation_gate_with_the_real_verifier(tmp_path: Path) -> None:
     model.mkdir()
     (model / "config.json").write_text('{"model_type": "llama"}')
     (model / "model.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")
-    report = scan_model(model)
-    report.verdict = Verdict.PASS
-    (tmp_path / "report.json").write_text(get_renderer("json").render(report))
+    from warden.report.model import StageResult, StageStatus
+
     keygen(tmp_path / "k.pem", tmp_path / "k.pub")
-    attest(
-        model,
-        tmp_path / "report.json",
-        tmp_path / "k.pem",
-        tmp_path / "att.json",
-        valid_for=timedelta(days=1),
-    )
+
+    def sign(stages: tuple[str, ...]) -> None:
+        report = scan_model(model)
+        for stage in stages:
+            report.stages[stage] = StageResult(stage, StageStatus.RAN)
+        report.verdict = Verdict.PASS
+        (tmp_path / "report.json").write_text(get_renderer("json").render(report))
+        attest(model, tmp_path / "report.json", tmp_path / "k.pem", tmp_path / "att.json", valid_for=timedelta(days=1))
+
     pol = base_policy({"model.require_attestation": True, "model.dir": str(model), "model.attestation": str(tmp_path / "att.json"),
                        "model.public_key": str(tmp_path / "k.pub")})  # fmt: skip
+    # a PASS signed over a scan alone is not evidence enough to serve the weights
+    sign(("scan",))
+    with pytest.raises(AttestationRefused, match="required stage eval is missing in the signed audit"):
+        build_gateway(pol, upstream="http://127.0.0.1:9/v1", audit_url=str(tmp_path / "a0.db"))
+    sign(("scan", "forensics", "eval"))
     with gateway(tmp_path, policy=pol) as (client, gw):
         assert client.get("/healthz").json()["attested"] is True and gw.attestation["verified"] is True
     (model / "config.json").write_text('{"model_type": "llama", "x": 1}')  # one changed file

@@ -117,3 +117,16 @@ def test_inner_names() -> None:
     assert inner_name("weights.tgz") == "weights.tar"
     assert inner_name("clf.joblib") == "clf.joblib"
     assert inner_name("a.xz") == "a"
+
+
+def test_joblib_lz4_compression(canary: Path, tmp_path: Path) -> None:
+    """joblib.dump(..., compress="lz4") writes an LZ4 frame around the pickle."""
+    import joblib
+    import lz4.frame
+
+    path = tmp_path / "model.joblib"
+    joblib.dump({"w": np.arange(10)}, path, compress="lz4")
+    findings, scanner = scan_with_core(path.read_bytes(), "model.joblib")
+    assert findings == [] and scanner.outcomes[-1].format == "compressed"
+    findings, _ = scan_with_core(lz4.frame.compress(P.os_system(canary)), "model.joblib")
+    assert "posix.system" in {f.evidence.get("resolved_as") for f in findings}

@@ -24,14 +24,19 @@ def _with_code(data: bytes, line: str) -> bytes:
     hand-edited archive looks like: torch.jit.load compiles whatever code it finds)."""
     src = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
+    done = False
     with zipfile.ZipFile(out, "w") as z:
         for info in src.infolist():
             body = src.read(info)
-            if info.filename.endswith("container.py"):
-                body = body.replace(
-                    b'    _0 = getattr(self, "0")\n', f'    _0 = getattr(self, "0")\n    {line}\n'.encode()
-                )
+            # the first forward() in any code file (its layout depends on what this process already
+            # scripted, so no particular line is assumed): the line goes right after the signature
+            start = body.find(b"def forward(") if not done and info.filename.endswith(".py") else -1
+            if start >= 0:
+                end = body.index(b":\n", start) + 2
+                body = body[:end] + f"    {line}\n".encode() + body[end:]
+                done = True
             z.writestr(info, body)
+    assert done, "no forward() found in the TorchScript archive"
     return out.getvalue()
 
 

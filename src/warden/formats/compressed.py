@@ -1,5 +1,5 @@
-"""Compressed streams — gzip, bzip2, xz, raw lzma ("alone"), zlib, and joblib's old ``ZF`` zlib
-container: decompressed with limits, then scanned as whatever the content is.
+"""Compressed streams — gzip, bzip2, xz, raw lzma ("alone"), zlib, LZ4 frames (``lz4`` package) and
+joblib's old ``ZF`` zlib container: decompressed with limits, then scanned as whatever the content is.
 
 ``joblib.dump(..., compress=...)`` writes exactly these streams around a pickle, and ``.tar.gz`` /
 ``.pkl.gz`` models are common. The stream is decompressed incrementally (bounded output per call)
@@ -45,6 +45,7 @@ _OUT_STEP = 8 << 20  # decompressed bytes produced per decompressor call (bounds
 _SPOOL = 32 << 20  # decompressed bytes kept in memory before spilling to disk
 _RATIO_FLOOR = 1 << 20  # the ratio limit applies once this much has been produced
 _JOBLIB_ZF_HEADER = 2 + 19  # b"ZF" + hex(length) padded to len(hex(2**64))
+_LZ4_MAGIC = b"\x04\x22\x4d\x18"  # LZ4 frame (joblib.dump(..., compress="lz4"))
 
 _SUFFIXES = {".gz": "", ".gzip": "", ".tgz": ".tar", ".bz2": "", ".tbz2": ".tar", ".xz": "", ".txz": ".tar",
              ".lzma": "", ".z": "", ".zlib": ""}  # fmt: skip
@@ -90,6 +91,8 @@ def detect_codec(head: bytes) -> str | None:
         return "bz2"
     if head.startswith(b"\xfd7zXZ\x00"):
         return "xz"
+    if head.startswith(_LZ4_MAGIC):
+        return "lz4"
     if head.startswith(b"ZF") and len(head) > _JOBLIB_ZF_HEADER and head[2:4] == b"0x":
         if _zlib_ok(head[_JOBLIB_ZF_HEADER:]):
             return "joblib-zf"
@@ -109,10 +112,16 @@ def _new_decompressor(codec: str) -> Any:
         return lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
     if codec == "lzma":
         return lzma.LZMADecompressor(format=lzma.FORMAT_ALONE)
+    if codec == "lz4":
+        try:
+            import lz4.frame
+        except ImportError:
+            raise FormatError("lz4 stream: the lz4 package is not installed, nothing was checked") from None
+        return lz4.frame.LZ4FrameDecompressor()
     return zlib.decompressobj()  # zlib, joblib-zf
 
 
-_MEMBER_MAGIC = {"gzip": b"\x1f\x8b", "bz2": b"BZh", "xz": b"\xfd7zXZ\x00"}
+_MEMBER_MAGIC = {"gzip": b"\x1f\x8b", "bz2": b"BZh", "xz": b"\xfd7zXZ\x00", "lz4": b"\x04\x22\x4d\x18"}
 
 
 def decompress_limited(stream: BinaryIO, size: int, codec: str, out: BinaryIO, limits: Limits) -> int:
@@ -149,10 +158,11 @@ def decompress_limited(stream: BinaryIO, size: int, codec: str, out: BinaryIO, l
                     _check_limits(total, pos, limits)
                 if d.eof or (pending == b"" and (is_zlib or d.needs_input)) or not produced:
                     break  # (no output: feed more input; every pass either consumes or produces)
-        except (zlib.error, lzma.LZMAError, OSError, EOFError, ValueError) as exc:
+        except (zlib.error, lzma.LZMAError, OSError, EOFError, ValueError, RuntimeError) as exc:
+            # RuntimeError: lz4.frame's "LZ4F_decompress failed" on corrupt frames
             raise FormatError(f"{codec} stream is corrupt: {exc}", offset=pos - len(pending)) from None
         if d.eof:
-            rest = d.unused_data + pending
+            rest = (d.unused_data or b"") + pending  # lz4.frame leaves None when nothing is left
             offset = pos - len(rest)
             if not rest and pos < size:
                 rest = stream.read(min(_CHUNK, size - pos))

@@ -366,7 +366,11 @@ class _Folder:
             return set()
         out: set[Any] = set()
         for expr, _gate in self.model.assigns.get(name, []):
-            if isinstance(expr, nodes.Call) and isinstance(expr.node, nodes.Name) and expr.node.name == "dict":
+            if (
+                isinstance(expr, nodes.Call)
+                and isinstance(expr.node, nodes.Name)
+                and expr.node.name == "dict"
+            ):
                 for kw in expr.kwargs:
                     if kw.key == key:
                         out |= self.values(kw.value, depth + 1, seen | {name})

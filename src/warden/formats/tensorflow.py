@@ -107,6 +107,7 @@ def _build_messages() -> dict[str, Any]:
     """Declare the messages (field numbers from tensorflow/core/framework/*.proto and
     tensorflow/core/protobuf/{saved_model,meta_graph}.proto, keras/protobuf/saved_metadata.proto)."""
     from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
     f = descriptor_pb2.FileDescriptorProto(
         name="warden_tf_subset.proto", package="warden_tf", syntax="proto3"
     )

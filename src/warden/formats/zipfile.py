@@ -389,6 +389,8 @@ class _Layout:
         self.regions: list[tuple[int, int]] = []  # bytes that belong to end records / central directory
         self.cd_offset: int | None = None
         self.has_central = True  # False: every member is local-only; one ZIP-MALFORMED says so
+        self.delta = 0  # bytes before the archive proper (Python zipfile's "concat")
+        self._z64_at: int | None = None  # where the zip64 locator starts, when there is one
 
     # -- end of central directory -------------------------------------------------------------
 
@@ -402,7 +404,7 @@ class _Layout:
         else:
             cd_offset, cd_size, count = eocd
             self._parse_central(cd_offset, cd_size, count)
-            starts = [0] + [m.record_end for m in self.members if m.record_end is not None]
+            starts = [0, self.delta] + [m.record_end for m in self.members if m.record_end is not None]
             self._walk_locals(starts, limit=min(self.cd_offset or self.src.size, self.src.size))
         self._account_gaps()
 
@@ -429,6 +431,7 @@ class _Layout:
         if eocd_off >= 20:
             loc = self.src.read_at(eocd_off - 20, 20)
             if loc[:4] == Z64_LOC_SIG:
+                self._z64_at = eocd_off - 20 - _Z64_EOCD.size  # where the zip64 end record would start
                 (z64_off,) = struct.unpack_from("<Q", loc, 8)
                 self.regions.append((eocd_off - 20, eocd_off))
                 rec = self.src.read_at(z64_off, _Z64_EOCD.size)
@@ -445,6 +448,23 @@ class _Layout:
             raise LimitExceeded(
                 f"central directory lists {count} members, over max_members={self.limits.max_members}",
                 offset=eocd_off,
+            )
+        # Bytes prepended to an archive (a pickle glued in front, a self-extractor stub): Python's
+        # zipfile takes the distance between where the central directory is and where the end record
+        # says it is ("concat") and shifts every offset by it; zipfile.is_zipfile, Keras and
+        # other Python readers accept such files. Read them the same way.
+        end_of_cd = min(z64_at for z64_at in (self._z64_at, eocd_off) if z64_at is not None)
+        delta = end_of_cd - cd_size_ - cd_offset
+        if (
+            delta > 0
+            and self.src.read_at(cd_offset, 4) != CDH_SIG
+            and self.src.read_at(cd_offset + delta, 4) == CDH_SIG
+        ):
+            self.delta = delta
+            cd_offset += delta
+            self.archive_problems.append(
+                f"{delta} bytes precede the archive (offsets are shifted by them, as Python's zipfile "
+                "reads it); loaders that check the first bytes (torch.load, numpy.load) see another format"
             )
         return cd_offset, cd_size_, count
 
@@ -512,7 +532,7 @@ class _Layout:
             m = _Member(
                 name=_decode_name(raw_name, flags),
                 raw_name=raw_name,
-                header_offset=hoff,
+                header_offset=hoff + self.delta,
                 method=method,
                 flags=flags,
                 crc=crc,
@@ -838,7 +858,7 @@ class ZipScanner(FormatScanner):
         if layout.archive_problems:
             yield ZIP_INCONSISTENT_HEADERS(location, {"problems": layout.archive_problems})
         yield from self._structure(members, location, layout.has_central)
-        keras = _is_keras(members)
+        keras = _is_keras(members, location.member or location.file)
         yield from _torch_layout(members, location)
         ts_top = _torchscript_top(members)
         ts_code: list[tuple[str, TorchScriptRefs]] = []
@@ -1116,9 +1136,15 @@ def _base_name(name: str) -> str:
     return name.replace("\\", "/").rsplit("/", 1)[-1].split("\x00", 1)[0]
 
 
-def _is_keras(members: list[_Member]) -> bool:
+def _is_keras(members: list[_Member], archive_name: str = "") -> bool:
+    """A Keras v3 archive: config.json plus its usual companions, or a ``.keras`` file, or an archive
+    holding nothing but config.json (keras.saving.load_model deserialises the config, Lambda layers
+    included, before it looks for weights)."""
     names = {m.name.split("\x00", 1)[0] for m in members}
-    return "config.json" in names and bool({"metadata.json", "model.weights.h5", "model.weights.npz"} & names)
+    if "config.json" not in names:
+        return False
+    companions = {"metadata.json", "model.weights.h5", "model.weights.npz"} & names
+    return bool(companions) or archive_name.lower().endswith(".keras") or names <= {"config.json", "assets/"}
 
 
 def _torchscript_top(members: list[_Member]) -> str | None:

@@ -120,6 +120,37 @@ class Scanner:
         self.limits = limits or Limits()
         self.outcomes: list[FileOutcome] = []
 
+    def _tail_zip(
+        self, picked: FormatScanner | None, head: bytes, stream: BinaryIO, size: int
+    ) -> FormatScanner | None:
+        """The zip scanner, when the stream ends with a zip end record but does not start like a
+        zip and no parser other than pickle claimed it."""
+        if (picked is not None and picked.name not in POLYGLOT_ALSO) or _zip_head(head) or size < 22:
+            return None
+        zip_scanner = next((s for s in self.scanners if s.name == "zipfile"), None)
+        if zip_scanner is None:
+            return None
+        tail_len = min(size, 22 + 0xFFFF)
+        stream.seek(size - tail_len)
+        tail = stream.read(tail_len)
+        stream.seek(0)
+        at = tail.rfind(b"PK\x05\x06")
+        return zip_scanner if at >= 0 and tail_len - at >= 22 else None
+
+    def _deep_hdf5(self, stream: BinaryIO, size: int) -> FormatScanner | None:
+        hdf5 = next((s for s in self.scanners if s.name == "hdf5"), None)
+        if hdf5 is None:
+            return None
+        offset = HEAD_BYTES
+        while offset + 8 <= size:
+            stream.seek(offset)
+            if stream.read(8) == b"\x89HDF\r\n\x1a\n":
+                stream.seek(0)
+                return hdf5
+            offset *= 2
+        stream.seek(0)
+        return None
+
     def pick(self, head: bytes, name: str) -> FormatScanner | None:
         for scanner in self.scanners:
             if scanner.sniff(head, name):
@@ -153,6 +184,21 @@ class Scanner:
         stream.seek(0)
         scanner = self.pick(head, name)
         suffix = PurePosixPath(name).suffix.lower()
+        # A zip with bytes before its first local header has its magic at the end, not the head
+        # (Python's zipfile and everything built on it read it). Take it as a zip when no parser
+        # claimed the head, and also walk it as one when the head is a pickle (a polyglot).
+        tail_zip = self._tail_zip(scanner, head, stream, size)
+        if scanner is None and tail_zip is not None:
+            scanner, tail_zip = tail_zip, None
+        if scanner is None or scanner.name in POLYGLOT_ALSO:
+            # HDF5 user blocks: libhdf5 looks for the superblock at 0, 512, 1024, 2048, 4096, ...
+            # (every power of two from 512); the head only shows the first four.
+            hdf5 = self._deep_hdf5(stream, size)
+            if hdf5 is not None:
+                if scanner is None:
+                    scanner = hdf5
+                elif tail_zip is None:
+                    tail_zip = hdf5
         if scanner is None:
             if suffix in MODEL_EXTENSIONS and size > 0:
                 yield UNRECOGNISED(location, {"extension": suffix, "head": head[:16]})
@@ -176,6 +222,9 @@ class Scanner:
             if top_level:
                 self.outcomes.append(FileOutcome(location.file, scanner.name, "budget", reason))
             return
+        if tail_zip is not None:
+            stream.seek(0)
+            yield from self._run(tail_zip, stream, size, location, ctx)
         # Polyglots: a loader that tries several formats in turn (torch.load: zip, then tar, then pickle)
         # may read the bytes as a pickle even when another parser claimed them first. Walk them as one too.
         for extra in self.scanners:
