@@ -136,11 +136,9 @@ def test_serves_the_base_organism(tmp_path: Path) -> None:
 def _attest_pass(model: Path, tmp_path: Path) -> tuple[Path, Path]:
     """A passing report over ``model``'s files, signed (the audit that earns it is not this test's subject)."""
     from warden.attest import attest, keygen
-    from warden.report.model import Verdict
+    from warden.report.model import StageResult, StageStatus, Verdict
     from warden.report.renderers import get_renderer
     from warden.scan import scan_model
-
-    from warden.report.model import StageResult, StageStatus
 
     report = scan_model(model)
     for stage in ("scan", "forensics", "eval"):  # as a full audit records them
