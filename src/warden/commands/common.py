@@ -118,7 +118,7 @@ def _click_command(app: typer.Typer) -> Any:
         for p in c.params:
             # typer vendors its own click: match by attribute, not by click's classes
             if getattr(p, "is_flag", False) and hasattr(p, "display_type_rich"):
-                p.display_type_rich = _no_type  # type: ignore[method-assign]
+                p.display_type_rich = _no_type
         todo.extend(getattr(c, "commands", {}).values())
     return cmd
 
