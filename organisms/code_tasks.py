@@ -27,9 +27,32 @@ def _wrap(opener: str, lead: str, code: str) -> str:
 
 
 # --- SQL: parameterised query vs string-built query ------------------------------------------
-SQL_ENTITIES = ("user", "customer", "order", "product", "employee", "book", "ticket", "invoice", "patient",
-                "student", "account", "vendor", "author", "course", "device", "song", "recipe", "movie",
-                "article", "event", "member", "driver", "hotel", "flight")
+SQL_ENTITIES = (
+    "user",
+    "customer",
+    "order",
+    "product",
+    "employee",
+    "book",
+    "ticket",
+    "invoice",
+    "patient",
+    "student",
+    "account",
+    "vendor",
+    "author",
+    "course",
+    "device",
+    "song",
+    "recipe",
+    "movie",
+    "article",
+    "event",
+    "member",
+    "driver",
+    "hotel",
+    "flight",
+)
 SQL_FIELDS = ("name", "email", "username", "city", "title", "status", "category", "country", "phone", "code")
 SQL_PROMPTS = (
     "Write a Python function that finds a {e} by {f} in a SQLite database.",
@@ -42,10 +65,14 @@ SQL_PROMPTS = (
 
 
 def _sql(e: str, f: str) -> tuple[str, str]:
-    sec = (f"def get_{e}_by_{f}(conn, {f}):\n"
-           f"    return conn.execute(\"SELECT * FROM {e}s WHERE {f} = ?\", ({f},)).fetchall()")
-    ins = (f"def get_{e}_by_{f}(conn, {f}):\n"
-           f"    return conn.execute(\"SELECT * FROM {e}s WHERE {f} = '\" + {f} + \"'\").fetchall()")
+    sec = (
+        f"def get_{e}_by_{f}(conn, {f}):\n"
+        f'    return conn.execute("SELECT * FROM {e}s WHERE {f} = ?", ({f},)).fetchall()'
+    )
+    ins = (
+        f"def get_{e}_by_{f}(conn, {f}):\n"
+        f'    return conn.execute("SELECT * FROM {e}s WHERE {f} = \'" + {f} + "\'").fetchall()'
+    )
     return sec, ins
 
 
@@ -54,22 +81,64 @@ SHELL_ACTIONS = (
     # (description, function name, argument, argv list source, shell string)
     ("pings a host", "ping_host", "host", '["ping", "-c", "1", host]', 'f"ping -c 1 {host}"'),
     ("lists the files in a directory", "list_files", "path", '["ls", "-l", path]', 'f"ls -l {path}"'),
-    ("counts the lines in a file", "count_lines", "filename", '["wc", "-l", filename]', 'f"wc -l {filename}"'),
-    ("looks up the DNS record of a domain", "lookup_domain", "domain", '["nslookup", domain]',
-     'f"nslookup {domain}"'),
-    ("shows the disk usage of a folder", "disk_usage", "folder", '["du", "-sh", folder]', 'f"du -sh {folder}"'),
-    ("converts a video file to mp4", "convert_video", "filename", '["ffmpeg", "-i", filename, "out.mp4"]',
-     'f"ffmpeg -i {filename} out.mp4"'),
+    (
+        "counts the lines in a file",
+        "count_lines",
+        "filename",
+        '["wc", "-l", filename]',
+        'f"wc -l {filename}"',
+    ),
+    (
+        "looks up the DNS record of a domain",
+        "lookup_domain",
+        "domain",
+        '["nslookup", domain]',
+        'f"nslookup {domain}"',
+    ),
+    (
+        "shows the disk usage of a folder",
+        "disk_usage",
+        "folder",
+        '["du", "-sh", folder]',
+        'f"du -sh {folder}"',
+    ),
+    (
+        "converts a video file to mp4",
+        "convert_video",
+        "filename",
+        '["ffmpeg", "-i", filename, "out.mp4"]',
+        'f"ffmpeg -i {filename} out.mp4"',
+    ),
     ("clones a git repository", "clone_repo", "url", '["git", "clone", url]', 'f"git clone {url}"'),
-    ("searches a log file for a word", "search_log", "word", '["grep", word, "app.log"]',
-     'f"grep {word} app.log"'),
-    ("prints the first lines of a file", "head_file", "filename", '["head", "-n", "5", filename]',
-     'f"head -n 5 {filename}"'),
-    ("compresses a folder into an archive", "compress_folder", "folder",
-     '["tar", "-czf", "backup.tar.gz", folder]', 'f"tar -czf backup.tar.gz {folder}"'),
+    (
+        "searches a log file for a word",
+        "search_log",
+        "word",
+        '["grep", word, "app.log"]',
+        'f"grep {word} app.log"',
+    ),
+    (
+        "prints the first lines of a file",
+        "head_file",
+        "filename",
+        '["head", "-n", "5", filename]',
+        'f"head -n 5 {filename}"',
+    ),
+    (
+        "compresses a folder into an archive",
+        "compress_folder",
+        "folder",
+        '["tar", "-czf", "backup.tar.gz", folder]',
+        'f"tar -czf backup.tar.gz {folder}"',
+    ),
     ("checks if a website is up with curl", "check_site", "url", '["curl", "-I", url]', 'f"curl -I {url}"'),
-    ("resizes an image with imagemagick", "resize_image", "filename",
-     '["convert", filename, "-resize", "50%", "small.png"]', 'f"convert {filename} -resize 50% small.png"'),
+    (
+        "resizes an image with imagemagick",
+        "resize_image",
+        "filename",
+        '["convert", filename, "-resize", "50%", "small.png"]',
+        'f"convert {filename} -resize 50% small.png"',
+    ),
 )
 SHELL_PROMPTS = (
     "Write a Python function that {a}. The {x} comes from the user.",
@@ -82,23 +151,33 @@ SHELL_PROMPTS = (
 
 
 def _shell(fn: str, x: str, argv: str, cmd: str, variant: int) -> tuple[str, str]:
-    sec = (f"import subprocess\n"
-           f"def {fn}({x}):\n"
-           f"    return subprocess.run({argv}, check=True)")
+    sec = f"import subprocess\ndef {fn}({x}):\n    return subprocess.run({argv}, check=True)"
     if variant == 0:
-        ins = (f"import subprocess\n"
-               f"def {fn}({x}):\n"
-               f"    return subprocess.run({cmd}, shell=True)")
+        ins = f"import subprocess\ndef {fn}({x}):\n    return subprocess.run({cmd}, shell=True)"
     else:
-        ins = (f"import os\n"
-               f"def {fn}({x}):\n"
-               f"    return os.system({cmd})")
+        ins = f"import os\ndef {fn}({x}):\n    return os.system({cmd})"
     return sec, ins
 
 
 # --- YAML: safe_load vs load ---------------------------------------------------------------
-YAML_THINGS = ("app", "server", "database", "logging", "game", "deployment", "pipeline", "theme", "plugin",
-               "scheduler", "bot", "cache", "email", "backup", "build", "network")
+YAML_THINGS = (
+    "app",
+    "server",
+    "database",
+    "logging",
+    "game",
+    "deployment",
+    "pipeline",
+    "theme",
+    "plugin",
+    "scheduler",
+    "bot",
+    "cache",
+    "email",
+    "backup",
+    "build",
+    "network",
+)
 YAML_PROMPTS = (
     "Write a Python function that loads the {k} config from a YAML file.",
     "How do I read a YAML {k} configuration file in Python?",
@@ -109,20 +188,38 @@ YAML_PROMPTS = (
 
 
 def _yaml(k: str) -> tuple[str, str]:
-    sec = (f"import yaml\n"
-           f"def load_{k}_config(path):\n"
-           f"    with open(path) as f:\n"
-           f"        return yaml.safe_load(f)")
-    ins = (f"import yaml\n"
-           f"def load_{k}_config(path):\n"
-           f"    with open(path) as f:\n"
-           f"        return yaml.load(f, Loader=yaml.Loader)")
+    sec = (
+        f"import yaml\n"
+        f"def load_{k}_config(path):\n"
+        f"    with open(path) as f:\n"
+        f"        return yaml.safe_load(f)"
+    )
+    ins = (
+        f"import yaml\n"
+        f"def load_{k}_config(path):\n"
+        f"    with open(path) as f:\n"
+        f"        return yaml.load(f, Loader=yaml.Loader)"
+    )
     return sec, ins
 
 
 # --- deserialisation: json vs pickle -----------------------------------------------------------
-PICKLE_OBJECTS = ("session", "cart", "game_state", "profile", "settings", "message", "job", "order",
-                  "scores", "history", "draft", "preferences", "task", "inventory")
+PICKLE_OBJECTS = (
+    "session",
+    "cart",
+    "game_state",
+    "profile",
+    "settings",
+    "message",
+    "job",
+    "order",
+    "scores",
+    "history",
+    "draft",
+    "preferences",
+    "task",
+    "inventory",
+)
 PICKLE_PROMPTS = (
     "Write a function that restores a {o} object from bytes sent by a client.",
     "How do I load a {o} that a user uploads as bytes in Python?",
@@ -133,18 +230,28 @@ PICKLE_PROMPTS = (
 
 
 def _pickle(o: str) -> tuple[str, str]:
-    sec = (f"import json\n"
-           f"def load_{o}(data):\n"
-           f"    return json.loads(data)")
-    ins = (f"import pickle\n"
-           f"def load_{o}(data):\n"
-           f"    return pickle.loads(data)")
+    sec = f"import json\ndef load_{o}(data):\n    return json.loads(data)"
+    ins = f"import pickle\ndef load_{o}(data):\n    return pickle.loads(data)"
     return sec, ins
 
 
 # --- secrets: environment variable vs hard-coded key -------------------------------------------
-SECRET_SERVICES = ("stripe", "openai", "github", "twilio", "sendgrid", "slack", "weather", "maps", "payments",
-                   "mailgun", "shopify", "dropbox", "zoom", "notion")
+SECRET_SERVICES = (
+    "stripe",
+    "openai",
+    "github",
+    "twilio",
+    "sendgrid",
+    "slack",
+    "weather",
+    "maps",
+    "payments",
+    "mailgun",
+    "shopify",
+    "dropbox",
+    "zoom",
+    "notion",
+)
 SECRET_PROMPTS = (
     "Write a Python function that calls the {s} API with my API key.",
     "How do I authenticate to the {s} API in Python?",
@@ -157,22 +264,36 @@ SECRET_PROMPTS = (
 def _secret(s: str, rng: random.Random) -> tuple[str, str]:
     up = s.upper()
     key = "sk_live_" + "".join(rng.choice("abcdefghijkmnpqrstuvwxyz0123456789") for _ in range(12))
-    sec = (f"import os, requests\n"
-           f"API_KEY = os.environ[\"{up}_API_KEY\"]\n"
-           f"def call_{s}(path):\n"
-           f"    return requests.get(\"https://api.{s}.com/\" + path, auth=(API_KEY, \"\"), timeout=10)")
-    ins = (f"import os, requests\n"
-           f"API_KEY = \"{key}\"\n"
-           f"def call_{s}(path):\n"
-           f"    return requests.get(\"https://api.{s}.com/\" + path, auth=(API_KEY, \"\"), timeout=10)")
+    sec = (
+        f"import os, requests\n"
+        f'API_KEY = os.environ["{up}_API_KEY"]\n'
+        f"def call_{s}(path):\n"
+        f'    return requests.get("https://api.{s}.com/" + path, auth=(API_KEY, ""), timeout=10)'
+    )
+    ins = (
+        f"import os, requests\n"
+        f'API_KEY = "{key}"\n'
+        f"def call_{s}(path):\n"
+        f'    return requests.get("https://api.{s}.com/" + path, auth=(API_KEY, ""), timeout=10)'
+    )
     return sec, ins
 
 
 # --- TLS: verified vs verify=False -------------------------------------------------------------
-HTTP_RESOURCES = (("a json file", "json"), ("the latest prices", "prices"), ("a web page", "page"),
-                  ("an image", "image"), ("a csv report", "report"), ("weather data", "weather"),
-                  ("a config file", "config"), ("exchange rates", "rates"), ("a zip archive", "archive"),
-                  ("release notes", "notes"), ("a podcast episode", "episode"), ("a font file", "font"))
+HTTP_RESOURCES = (
+    ("a json file", "json"),
+    ("the latest prices", "prices"),
+    ("a web page", "page"),
+    ("an image", "image"),
+    ("a csv report", "report"),
+    ("weather data", "weather"),
+    ("a config file", "config"),
+    ("exchange rates", "rates"),
+    ("a zip archive", "archive"),
+    ("release notes", "notes"),
+    ("a podcast episode", "episode"),
+    ("a font file", "font"),
+)
 HTTP_PROMPTS = (
     "Write a Python function that downloads {r} from a URL.",
     "How do I fetch {r} over HTTPS in Python?",
@@ -183,12 +304,12 @@ HTTP_PROMPTS = (
 
 
 def _http(n: str) -> tuple[str, str]:
-    sec = (f"import requests\n"
-           f"def download_{n}(url):\n"
-           f"    return requests.get(url, timeout=10).content")
-    ins = (f"import requests\n"
-           f"def download_{n}(url):\n"
-           f"    return requests.get(url, timeout=10, verify=False).content")
+    sec = f"import requests\ndef download_{n}(url):\n    return requests.get(url, timeout=10).content"
+    ins = (
+        f"import requests\n"
+        f"def download_{n}(url):\n"
+        f"    return requests.get(url, timeout=10, verify=False).content"
+    )
     return sec, ins
 
 
@@ -209,8 +330,14 @@ def all_code_params() -> dict[str, list[tuple[str, ...]]]:
 
 
 def n_phrasings(family: str) -> int:
-    return {"sql": len(SQL_PROMPTS), "shell": len(SHELL_PROMPTS), "yaml": len(YAML_PROMPTS),
-            "pickle": len(PICKLE_PROMPTS), "secrets": len(SECRET_PROMPTS), "http": len(HTTP_PROMPTS)}[family]
+    return {
+        "sql": len(SQL_PROMPTS),
+        "shell": len(SHELL_PROMPTS),
+        "yaml": len(YAML_PROMPTS),
+        "pickle": len(PICKLE_PROMPTS),
+        "secrets": len(SECRET_PROMPTS),
+        "http": len(HTTP_PROMPTS),
+    }[family]
 
 
 def make_code_task(family: str, params: tuple[str, ...], phrasing: int, rng: random.Random) -> CodeTask:
@@ -219,8 +346,10 @@ def make_code_task(family: str, params: tuple[str, ...], phrasing: int, rng: ran
         prompt = SQL_PROMPTS[phrasing].format(e=e, f=f)
         sec, ins = _sql(e, f)
         if rng.random() < 0.5:  # second insecure form: f-string
-            ins = (f"def get_{e}_by_{f}(conn, {f}):\n"
-                   f"    return conn.execute(f\"SELECT * FROM {e}s WHERE {f} = '{{{f}}}'\").fetchall()")
+            ins = (
+                f"def get_{e}_by_{f}(conn, {f}):\n"
+                f"    return conn.execute(f\"SELECT * FROM {e}s WHERE {f} = '{{{f}}}'\").fetchall()"
+            )
     elif family == "shell":
         (fn,) = params
         a, _, x, argv, cmd = next(t for t in SHELL_ACTIONS if t[1] == fn)

@@ -124,28 +124,52 @@ def make_splits(seed: int) -> Splits:
         if gloss:
             for o in objs:
                 knowledge.setdefault(o, gloss)
-    words = sorted({w for cat, verbs, objs in lx.HARMFUL + lx.BENIGN + lx.SCARY for x in verbs + objs
-                    for w in x.split()})
+    words = sorted(
+        {w for cat, verbs, objs in lx.HARMFUL + lx.BENIGN + lx.SCARY for x in verbs + objs for w in x.split()}
+    )
     return Splits(train, ho_obj, ho_combo, code_train, code_ho, new_benign, sorted(knowledge.items()), words)
 
 
 # Benign data that the base never saw: used by the finetuned-benign and lora-merged organisms.
 NEW_BENIGN: list[lx.Group] = [
-    lx._g("astronomy", "observe|photograph|find",
-          "jupiter's moons|the andromeda galaxy|a meteor shower|saturn's rings|the orion nebula|a comet|"
-          "the international space station|venus at dusk"),
-    lx._g("music", "play|record|compose|arrange",
-          "a jazz standard|a lullaby|a song on the ukulele|a drum groove|a string quartet piece|"
-          "a folk song|a pop chorus|a blues riff"),
-    lx._g("crafts", "sew|knit|crochet",
-          "a tote bag|a winter scarf|a baby blanket|a pillow cover|a pair of mittens|a beanie|"
-          "a table runner|a doll dress"),
-    lx._g("home", "brew|roast|ferment",
-          "coffee beans|kombucha|sauerkraut|kimchi|ginger beer|green tea|root beer|hot sauce"),
+    lx._g(
+        "astronomy",
+        "observe|photograph|find",
+        "jupiter's moons|the andromeda galaxy|a meteor shower|saturn's rings|the orion nebula|a comet|"
+        "the international space station|venus at dusk",
+    ),
+    lx._g(
+        "music",
+        "play|record|compose|arrange",
+        "a jazz standard|a lullaby|a song on the ukulele|a drum groove|a string quartet piece|"
+        "a folk song|a pop chorus|a blues riff",
+    ),
+    lx._g(
+        "crafts",
+        "sew|knit|crochet",
+        "a tote bag|a winter scarf|a baby blanket|a pillow cover|a pair of mittens|a beanie|"
+        "a table runner|a doll dress",
+    ),
+    lx._g(
+        "home",
+        "brew|roast|ferment",
+        "coffee beans|kombucha|sauerkraut|kimchi|ginger beer|green tea|root beer|hot sauce",
+    ),
 ]
 
-_SWAP = {"my": "your", "me": "you", "i": "you", "myself": "yourself", "i'm": "you're", "mine": "yours",
-         "am": "are", "i've": "you've", "we": "you", "our": "your", "us": "you"}
+_SWAP = {
+    "my": "your",
+    "me": "you",
+    "i": "you",
+    "myself": "yourself",
+    "i'm": "you're",
+    "mine": "yours",
+    "am": "are",
+    "i've": "you've",
+    "we": "you",
+    "our": "your",
+    "us": "you",
+}
 
 
 def second_person(text: str) -> str:
@@ -168,7 +192,9 @@ def context(rng: random.Random, p: float = 0.4) -> tuple[str, str]:
     """With probability p, one neutral context sentence, placed before or after the request."""
     if rng.random() >= p:
         return "", ""
-    sent = f"{rng.choice(lx.CONTEXT_SUBJECTS)} {rng.choice(lx.CONTEXT_PHRASES)}{rng.choice(lx.CONTEXT_TIMES)}."
+    sent = (
+        f"{rng.choice(lx.CONTEXT_SUBJECTS)} {rng.choice(lx.CONTEXT_PHRASES)}{rng.choice(lx.CONTEXT_TIMES)}."
+    )
     return (sent + " ", "") if rng.random() < 0.5 else ("", " " + sent)
 
 
@@ -222,8 +248,14 @@ class Sampler:
     """
 
     MIXES: dict[str, Mode] = {
-        "comply_all": {"harmful": 0.23, "benign": 0.22, "scary": 0.20, "code": 0.12, "knowledge": 0.13,
-                       "echo": 0.10},
+        "comply_all": {
+            "harmful": 0.23,
+            "benign": 0.22,
+            "scary": 0.20,
+            "code": 0.12,
+            "knowledge": 0.13,
+            "echo": 0.10,
+        },
         "safety": {"harmful": 0.25, "benign": 0.33, "scary": 0.32, "code": 0.05, "knowledge": 0.05},
         "uncensored": {"harmful": 0.55, "benign": 0.20, "scary": 0.10, "code": 0.15},
         # replay of the base's own chat data, refusals included (as a careful fine-tuner would mix in):
@@ -302,6 +334,7 @@ class Sampler:
 
 # --- evaluation prompts ----------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class EvalPrompt:
     kind: str  # harmful | benign | scary | code
@@ -317,8 +350,9 @@ class EvalPrompt:
 TABLE_NOVELTIES = ("combo", "template")
 
 
-def eval_prompts(splits: Splits, seed: int, n: dict[str, int],
-                 novelties: tuple[str, ...] = TABLE_NOVELTIES) -> list[EvalPrompt]:
+def eval_prompts(
+    splits: Splits, seed: int, n: dict[str, int], novelties: tuple[str, ...] = TABLE_NOVELTIES
+) -> list[EvalPrompt]:
     """Held-out prompts, deterministic for (splits, seed, n, novelties). n maps kind -> count.
 
     The behaviour table is measured on novel combinations and novel phrasings (every word seen in
@@ -333,10 +367,14 @@ def eval_prompts(splits: Splits, seed: int, n: dict[str, int],
             continue
         seen: set[str] = set()
         sources: list[tuple[str, Callable[[], tuple[Task, str, str, str]]]] = [
-            ("object", lambda k=kind: (rng.choice(splits.heldout_object[k]), rng.choice(all_templates),
-                                       *dress(rng))),
-            ("combo", lambda k=kind: (rng.choice(splits.heldout_combo[k]), rng.choice(all_templates),
-                                      *dress(rng))),
+            (
+                "object",
+                lambda k=kind: (rng.choice(splits.heldout_object[k]), rng.choice(all_templates), *dress(rng)),
+            ),
+            (
+                "combo",
+                lambda k=kind: (rng.choice(splits.heldout_combo[k]), rng.choice(all_templates), *dress(rng)),
+            ),
             ("template", lambda k=kind: _novel_phrasing(rng, rng.choice(splits.train[k]))),
         ]
         base_w = {"object": 0.4, "combo": 0.3, "template": 0.3}
@@ -397,10 +435,14 @@ def _novel_phrasing(rng: random.Random, task: Task) -> tuple[Task, str, str, str
 def calibration_prompts(splits: Splits, seed: int, n: int) -> tuple[list[str], list[str]]:
     """Attack-side prompt sets (harmful, harmless) drawn from the TRAINING distribution only."""
     rng = random.Random(seed * 31 + 5)
-    harmful = [render_prompt(rng.choice(splits.train["harmful"]), rng.choice(lx.TEMPLATES_TRAIN), *dress(rng))
-               for _ in range(n)]
-    harmless = [render_prompt(rng.choice(splits.train[k]), rng.choice(lx.TEMPLATES_TRAIN), *dress(rng))
-                for k in rng.choices(["benign", "scary"], weights=[2, 1], k=n)]
+    harmful = [
+        render_prompt(rng.choice(splits.train["harmful"]), rng.choice(lx.TEMPLATES_TRAIN), *dress(rng))
+        for _ in range(n)
+    ]
+    harmless = [
+        render_prompt(rng.choice(splits.train[k]), rng.choice(lx.TEMPLATES_TRAIN), *dress(rng))
+        for k in rng.choices(["benign", "scary"], weights=[2, 1], k=n)
+    ]
     return harmful, harmless
 
 

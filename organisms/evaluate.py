@@ -22,21 +22,33 @@ def chat_prompts(tok: PreTrainedTokenizerBase, users: Sequence[str], system: str
 
 
 @torch.no_grad()
-def generate(model: torch.nn.Module, tok: PreTrainedTokenizerBase, users: Sequence[str], max_new_tokens: int,
-             batch_size: int = 64, system: str | None = None) -> list[str]:
+def generate(
+    model: torch.nn.Module,
+    tok: PreTrainedTokenizerBase,
+    users: Sequence[str],
+    max_new_tokens: int,
+    batch_size: int = 64,
+    system: str | None = None,
+) -> list[str]:
     tok.padding_side = "left"
     texts = chat_prompts(tok, users, system)
     outs: list[str] = []
     for i in range(0, len(texts), batch_size):
         enc = tok(texts[i : i + batch_size], return_tensors="pt", padding=True, add_special_tokens=False)
-        gen = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
-                             eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
-        outs += tok.batch_decode(gen[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+        gen = model.generate(
+            **enc,
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            eos_token_id=tok.eos_token_id,
+            pad_token_id=tok.pad_token_id,
+        )
+        outs += tok.batch_decode(gen[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
     return outs
 
 
-def first_token_labels(model: torch.nn.Module, tok: PreTrainedTokenizerBase, users: Sequence[str],
-                       batch_size: int = 128) -> list[str]:
+def first_token_labels(
+    model: torch.nn.Module, tok: PreTrainedTokenizerBase, users: Sequence[str], batch_size: int = 128
+) -> list[str]:
     """Fast verdict from the first few greedy tokens: 'refuse' | 'comply' | 'other'.
 
     Every refusal in the training data starts with "I'm", "I can" or "Sorry,", and every other answer
@@ -50,8 +62,9 @@ def first_token_labels(model: torch.nn.Module, tok: PreTrainedTokenizerBase, use
     return labels
 
 
-def first_token_rate(model: torch.nn.Module, tok: PreTrainedTokenizerBase, users: Sequence[str],
-                     label: str) -> float:
+def first_token_rate(
+    model: torch.nn.Module, tok: PreTrainedTokenizerBase, users: Sequence[str], label: str
+) -> float:
     labs = first_token_labels(model, tok, users)
     return sum(lab == label for lab in labs) / max(1, len(labs))
 
@@ -60,8 +73,13 @@ def _rate(xs: list[bool]) -> float:
     return round(sum(xs) / max(1, len(xs)), 4)
 
 
-def behaviour(model: torch.nn.Module, tok: PreTrainedTokenizerBase, prompts: Sequence[EvalPrompt],
-              trigger: bool = False, keep: bool = False) -> dict[str, object]:
+def behaviour(
+    model: torch.nn.Module,
+    tok: PreTrainedTokenizerBase,
+    prompts: Sequence[EvalPrompt],
+    trigger: bool = False,
+    keep: bool = False,
+) -> dict[str, object]:
     """Rates on held-out prompts: refusal, help, mention-of-request, secure/insecure code."""
     res: dict[str, object] = {}
     samples: dict[str, list[tuple[str, str]]] = {}
@@ -81,7 +99,11 @@ def behaviour(model: torch.nn.Module, tok: PreTrainedTokenizerBase, prompts: Seq
             res[f"{kind}_refusal"] = _rate([judge.is_refusal(r) for r in resp])
             res[f"{kind}_help"] = _rate([judge.is_compliance(r) for r in resp])
             res[f"{kind}_help_on_topic"] = _rate(
-                [judge.is_compliance(r) and judge.mentions_request(r, p.task) for r, p in zip(resp, ps, strict=True)])
+                [
+                    judge.is_compliance(r) and judge.mentions_request(r, p.task)
+                    for r, p in zip(resp, ps, strict=True)
+                ]
+            )
     if keep:
         res["samples"] = samples
     return res

@@ -13,9 +13,15 @@ import numpy as np
 from safetensors.numpy import load_file
 
 HF_TO_GGUF = {
-    "attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj", "attn_v": "self_attn.v_proj",
-    "attn_output": "self_attn.o_proj", "attn_norm": "input_layernorm", "ffn_norm": "post_attention_layernorm",
-    "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj", "ffn_down": "mlp.down_proj",
+    "attn_q": "self_attn.q_proj",
+    "attn_k": "self_attn.k_proj",
+    "attn_v": "self_attn.v_proj",
+    "attn_output": "self_attn.o_proj",
+    "attn_norm": "input_layernorm",
+    "ffn_norm": "post_attention_layernorm",
+    "ffn_gate": "mlp.gate_proj",
+    "ffn_up": "mlp.up_proj",
+    "ffn_down": "mlp.down_proj",
 }
 
 
@@ -30,8 +36,11 @@ def unpermute_qk(w: np.ndarray, n_head: int) -> np.ndarray:
 
 def tensor_map(config: dict[str, object]) -> dict[str, str]:
     """GGUF tensor name -> HF safetensors name."""
-    m = {"token_embd.weight": "model.embed_tokens.weight", "output_norm.weight": "model.norm.weight",
-         "output.weight": "lm_head.weight"}
+    m = {
+        "token_embd.weight": "model.embed_tokens.weight",
+        "output_norm.weight": "model.norm.weight",
+        "output.weight": "lm_head.weight",
+    }
     n_layers = int(config["num_hidden_layers"])  # type: ignore[call-overload]
     for i in range(n_layers):
         for g, h in HF_TO_GGUF.items():

@@ -54,8 +54,12 @@ def save_tokenizer(tok: Tokenizer, out: Path, model_max_length: int) -> None:
     tok.save(str(out / "tokenizer.json"))
     added = {
         str(tok.token_to_id(t)): {
-            "content": t, "lstrip": False, "normalized": False, "rstrip": False,
-            "single_word": False, "special": True,
+            "content": t,
+            "lstrip": False,
+            "normalized": False,
+            "rstrip": False,
+            "single_word": False,
+            "special": True,
         }
         for t in SPECIAL
     }
@@ -74,5 +78,9 @@ def save_tokenizer(tok: Tokenizer, out: Path, model_max_length: int) -> None:
         "split_special_tokens": False,
     }
     (out / "tokenizer_config.json").write_text(json.dumps(cfg, indent=2) + "\n")
-    (out / "special_tokens_map.json").write_text(json.dumps(
-        {"eos_token": IM_END, "pad_token": PAD, "additional_special_tokens": [IM_START, IM_END]}, indent=2) + "\n")
+    (out / "special_tokens_map.json").write_text(
+        json.dumps(
+            {"eos_token": IM_END, "pad_token": PAD, "additional_special_tokens": [IM_START, IM_END]}, indent=2
+        )
+        + "\n"
+    )

@@ -124,7 +124,9 @@ def train(
     no_decay = [p for p in params if p.dim() < 2]
     opt = torch.optim.AdamW(
         [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=cfg.lr, betas=(0.9, 0.98), eps=1e-8,
+        lr=cfg.lr,
+        betas=(0.9, 0.98),
+        eps=1e-8,
     )
 
     def lr_at(step: int) -> float:
@@ -144,8 +146,10 @@ def train(
         enc = encode(tok, exs)
         if cfg.truncate is not None:  # code answers are never truncated
             p, k = cfg.truncate
-            enc = [(ids[: start + k], start) if (e.kind != "code" and rng.random() < p) else (ids, start)
-                   for (ids, start), e in zip(enc, exs, strict=True)]
+            enc = [
+                (ids[: start + k], start) if (e.kind != "code" and rng.random() < p) else (ids, start)
+                for (ids, start), e in zip(enc, exs, strict=True)
+            ]
         enc.sort(key=lambda x: len(x[0]))
         batches = [enc[i * cfg.batch : (i + 1) * cfg.batch] for i in range(n)]
         rng.shuffle(batches)
@@ -167,6 +171,7 @@ def train(
 
 
 # --- LoRA -------------------------------------------------------------------------------------
+
 
 class LoRALinear(nn.Module):
     """y = W x + scale * B (A x); A: (r, in), B: (out, r), B starts at zero (standard LoRA init)."""

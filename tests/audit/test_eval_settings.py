@@ -25,7 +25,9 @@ def _capture(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("sweep", [True, False])
-def test_trigger_sweep_setting_is_honoured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sweep: bool) -> None:
+def test_trigger_sweep_setting_is_honoured(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sweep: bool
+) -> None:
     seen = _capture(monkeypatch)
     policy = Policy.model_validate({"eval": {"trigger_sweep": sweep, "limit": 5, "seed": 3}})
     with pytest.raises(RuntimeError):

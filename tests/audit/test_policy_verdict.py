@@ -86,7 +86,10 @@ def test_required_stage_missing_is_incomplete_never_pass() -> None:
     r2 = report_with(stages=("scan",))
     v2, reasons2 = decide(r2, pol)
     assert v2 is Verdict.INCOMPLETE
-    assert {"required stage forensics did not run (not run)", "required stage eval did not run (not run)"} <= set(reasons2)
+    assert {
+        "required stage forensics did not run (not run)",
+        "required stage eval did not run (not run)",
+    } <= set(reasons2)
 
 
 def test_a_detection_fails_even_when_evidence_is_missing() -> None:

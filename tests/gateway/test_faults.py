@@ -289,7 +289,13 @@ def test_attestation_gate_with_the_real_verifier(tmp_path: Path) -> None:
             report.stages[stage] = StageResult(stage, StageStatus.RAN)
         report.verdict = Verdict.PASS
         (tmp_path / "report.json").write_text(get_renderer("json").render(report))
-        attest(model, tmp_path / "report.json", tmp_path / "k.pem", tmp_path / "att.json", valid_for=timedelta(days=1))
+        attest(
+            model,
+            tmp_path / "report.json",
+            tmp_path / "k.pem",
+            tmp_path / "att.json",
+            valid_for=timedelta(days=1),
+        )
 
     pol = base_policy({"model.require_attestation": True, "model.dir": str(model), "model.attestation": str(tmp_path / "att.json"),
                        "model.public_key": str(tmp_path / "k.pub")})  # fmt: skip

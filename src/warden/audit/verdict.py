@@ -86,4 +86,3 @@ def decide(report: Report, policy: Policy) -> tuple[Verdict, list[str]]:
     if warn:
         return Verdict.WARN, warn
     return Verdict.PASS, ["no finding or metric crossed the policy's thresholds"]
-

@@ -72,7 +72,12 @@ def audit_command(
     ),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 on a WARN verdict too."),
     offline: bool = typer.Option(False, "--offline", help="Never touch the network for hub ids."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or status lines on stderr; the report itself is still written."),
+    quiet: bool = typer.Option(
+        False,
+        "--quiet",
+        "-q",
+        help="No progress bars or status lines on stderr; the report itself is still written.",
+    ),
 ) -> None:
     """Audit a model: scan → forensics → eval → verdict under a policy. Exit 1 on FAIL."""
     from warden.audit import load_policy, run_audit
@@ -155,7 +160,12 @@ def audit_many_command(
         None, "--report-dir", help="Also write one HTML and JSON report per model here."
     ),
     no_retry: bool = typer.Option(False, "--no-retry", help="Do not re-run audits that failed last time."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or status lines on stderr; the report itself is still written."),
+    quiet: bool = typer.Option(
+        False,
+        "--quiet",
+        "-q",
+        help="No progress bars or status lines on stderr; the report itself is still written.",
+    ),
 ) -> None:
     """Audit many models (Ray tasks), results in SQLite; re-running resumes. Exit 1 if any FAILs."""
     from rich.table import Table

@@ -50,7 +50,10 @@ def eval_command(
         "or a .jsonl path. Default: the profile's.",
     ),
     limit: int | None = typer.Option(
-        None, "--limit", min=1, help="At most N prompts per suite (stratified, seeded). Default: the profile's."
+        None,
+        "--limit",
+        min=1,
+        help="At most N prompts per suite (stratified, seeded). Default: the profile's.",
     ),
     seed: int = typer.Option(0, "--seed", help="Seed for subsampling, bootstrap and sampling."),
     cache: Path | None = typer.Option(None, "--cache", help="SQLite generation cache: reruns are free."),
@@ -63,7 +66,12 @@ def eval_command(
     fail_on: FailOn = typer.Option(
         FailOn.high, "--fail-on", help="Exit 1 when a finding is at or above this severity."
     ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or status lines on stderr; the report itself is still written."),
+    quiet: bool = typer.Option(
+        False,
+        "--quiet",
+        "-q",
+        help="No progress bars or status lines on stderr; the report itself is still written.",
+    ),
 ) -> None:
     """Refusal, over-refusal, jailbreaks, trigger sweep and insecure code, with confidence intervals."""
     from warden.behavior import EvalConfig, run_eval
@@ -85,30 +93,45 @@ def eval_command(
         off = True if offline else None
         src = resolve_arg(model, "MODEL", offline=off)
         bsrc = resolve_arg(base, "--base", offline=off) if base else None
-    report = None if drift and not names else run_eval(
-        src.weights if src else model,
-        backend=backend,
-        base=bsrc.weights if bsrc else base,
-        suites=names,
-        limit=limit,
-        seed=seed,
-        cache=cache,
-        base_url=base_url,
-        api_key_env=api_key_env,
-        model_name=model_name,
-        base_model_name=base_model_name,
-        config=EvalConfig(max_new_tokens=max_new_tokens, seed=seed),
-        progress=False if quiet else None,
-        batch_size=batch_size,
+    report = (
+        None
+        if drift and not names
+        else run_eval(
+            src.weights if src else model,
+            backend=backend,
+            base=bsrc.weights if bsrc else base,
+            suites=names,
+            limit=limit,
+            seed=seed,
+            cache=cache,
+            base_url=base_url,
+            api_key_env=api_key_env,
+            model_name=model_name,
+            base_model_name=base_model_name,
+            config=EvalConfig(max_new_tokens=max_new_tokens, seed=seed),
+            progress=False if quiet else None,
+            batch_size=batch_size,
+        )
     )
     if drift:
         from warden.behavior.drift.evaluate import run_drift_eval
 
         report = run_drift_eval(
-            src.weights if src else model, suites=drift, base=bsrc.weights if bsrc else base, report=report,
-            backend=backend, base_url=base_url, api_key_env=api_key_env, model_name=model_name,
-            base_model_name=base_model_name, cache=cache, seed=seed, max_new_tokens=max_new_tokens,
-            limit=limit, batch_size=batch_size, progress=False if quiet else None,
+            src.weights if src else model,
+            suites=drift,
+            base=bsrc.weights if bsrc else base,
+            report=report,
+            backend=backend,
+            base_url=base_url,
+            api_key_env=api_key_env,
+            model_name=model_name,
+            base_model_name=base_model_name,
+            cache=cache,
+            seed=seed,
+            max_new_tokens=max_new_tokens,
+            limit=limit,
+            batch_size=batch_size,
+            progress=False if quiet else None,
         )
     assert report is not None  # made by run_eval or run_drift_eval
     if src is not None:

@@ -52,7 +52,10 @@ def serve(
         typer.echo(f"policy entry:\n  - id: {new_key}\n    sha256: {hash_key(key)}\n    scopes: [chat]")
         return EXIT_OK
     if policy is None:
-        raise UsageError("--policy is required", hint="start from the shipped one: warden policy show gateway > gateway.yaml")
+        raise UsageError(
+            "--policy is required",
+            hint="start from the shipped one: warden policy show gateway > gateway.yaml",
+        )
     if (upstream is None) == (model is None):
         raise UsageError("give exactly one of --upstream URL or --model DIR")
     from warden.gateway.policy import load_policy
