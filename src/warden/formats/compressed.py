@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import bz2
 import lzma
-import tempfile
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import PurePosixPath
@@ -26,6 +25,7 @@ from typing import Any, BinaryIO
 
 from warden.errors import FormatError, LimitExceeded
 from warden.formats.interface import FormatScanner, Limits, ScanContext
+from warden.formats.spool import memory_spool
 from warden.report.model import Finding, Location, Severity
 from warden.rules import rule
 
@@ -232,7 +232,7 @@ class CompressedScanner(FormatScanner):
             raise FormatError("not a recognised compressed stream", offset=0)
         name = inner_name(PurePosixPath(location.member or location.file).name)
         member = location.child(f"<{codec}>:{name}")
-        with tempfile.SpooledTemporaryFile(max_size=_SPOOL) as out:
+        with memory_spool(_SPOOL, "warden-z-") as out:
             error: FormatError | None = None
             try:
                 total = decompress_limited(stream, size, codec, out, ctx.limits)  # type: ignore[arg-type]

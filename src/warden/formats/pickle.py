@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import codecs
 import io
-import tempfile
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import Any, BinaryIO, cast
@@ -23,6 +22,7 @@ from warden.errors import FormatError, LimitExceeded
 from warden.formats._pickle_walk import Blob, GlobalRef, PickleWalker, WalkReport, looks_like_pickle
 from warden.formats.interface import FormatScanner, ScanContext
 from warden.formats.pickle_policy import classify_global
+from warden.formats.spool import memory_spool
 from warden.formats.torchscript import is_torchscript_resolved
 from warden.report.model import Finding, Location, Severity
 from warden.rules import rule
@@ -341,12 +341,12 @@ def _nested(stream: BinaryIO, report: WalkReport, location: Location, ctx: ScanC
         if blob.data is not None:
             yield from ctx.nested(io.BytesIO(blob.data), len(blob.data), member, name)
         elif blob.latin1:
-            with tempfile.SpooledTemporaryFile(max_size=_SPOOL_MAX) as spool:
-                size = _latin1_decode(_window(stream, blob.offset, blob.length), spool)
+            with memory_spool(_SPOOL_MAX, "warden-pkl-") as tmp:
+                size = _latin1_decode(_window(stream, blob.offset, blob.length), tmp)
                 if size is None:
                     continue  # not latin-1 text: _codecs.encode would fail, nothing is loaded
-                spool.seek(0)
-                yield from ctx.nested(spool, size, member, name)  # type: ignore[arg-type]
+                tmp.seek(0)
+                yield from ctx.nested(tmp, size, member, name)  # type: ignore[arg-type]
         else:
             yield from ctx.nested(_window(stream, blob.offset, blob.length), blob.length, member, name)
     if len(report.blobs) > cap:

@@ -15,12 +15,12 @@ Hand-written here is only the writer and the limits; the 7z format itself is ``p
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from typing import IO, Any, BinaryIO
 
 from warden.errors import FormatError, LimitExceeded
 from warden.formats.interface import FormatScanner, Limits, ScanContext
+from warden.formats.spool import memory_spool
 from warden.formats.zipfile import RATIO_FLOOR, SPOOL_IN_MEMORY, escapes_root, name_findings
 from warden.report.model import Finding, Location, Severity
 from warden.rules import rule
@@ -92,7 +92,7 @@ class _Writer:
 
     def __init__(self, owner: _Factory, name: str) -> None:
         self.owner, self.name = owner, name
-        self.spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, prefix="warden-7z-")
+        self.spool: IO[bytes] = memory_spool(SPOOL_IN_MEMORY, "warden-7z-")
         self.length = 0
 
     def write(self, s: bytes | bytearray) -> int:

@@ -17,12 +17,12 @@ from __future__ import annotations
 import io
 import posixpath
 import tarfile
-import tempfile
 from collections.abc import Iterator
 from typing import IO, Any, BinaryIO
 
 from warden.errors import FormatError, LimitExceeded
 from warden.formats.interface import FormatScanner, ScanContext
+from warden.formats.spool import memory_spool
 from warden.formats.zipfile import SubStream, escapes_root, name_findings
 from warden.report.model import Finding, Location, Severity
 from warden.rules import rule
@@ -257,7 +257,7 @@ class TarScanner(FormatScanner):
             yield from ctx.nested(SubStream(stream, info.offset_data, length), length, loc, name)  # type: ignore[arg-type]
             return
         # Sparse members are reassembled by tarfile; copy the (bounded) result to a temp file.
-        with tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY, prefix="warden-tar-") as spool:
+        with memory_spool(_SPOOL_IN_MEMORY, "warden-tar-") as tmp:
             try:
                 member = tar.extractfile(info)
                 if member is None:
@@ -267,14 +267,14 @@ class TarScanner(FormatScanner):
                     data = member.read(min(1 << 20, left))
                     if not data:
                         break
-                    spool.write(data)
+                    tmp.write(data)
                     left -= len(data)
             except (tarfile.TarError, EOFError, ValueError, OSError) as exc:
                 raise FormatError(
                     f"cannot read sparse member {info.name!r}: {exc}", offset=info.offset
                 ) from None
-            spool.seek(0)
-            yield from ctx.nested(spool, length - left, loc, name)  # type: ignore[arg-type]
+            tmp.seek(0)
+            yield from ctx.nested(tmp, length - left, loc, name)  # type: ignore[arg-type]
 
     @staticmethod
     def _trailing(stream: BinaryIO, size: int, end: int, location: Location) -> Iterator[Finding]:

@@ -23,7 +23,6 @@ import lzma
 import posixpath
 import re
 import struct
-import tempfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from typing import IO, Any, BinaryIO
 from warden.errors import LimitExceeded
 from warden.formats.hdf5 import keras_config_findings
 from warden.formats.interface import FormatScanner, Limits, ScanContext
+from warden.formats.spool import memory_spool
 from warden.formats.torchscript import TorchScriptRefs, torchscript_code_refs, torchscript_findings
 from warden.report.model import Finding, Location, Severity
 from warden.rules import rule
@@ -1003,7 +1003,7 @@ class ZipScanner(FormatScanner):
         cap = min(limits.max_member_size, budget)
         if m.method == 0:
             return self._stored(src, m, available, loc, limits, budget, cap)
-        spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, prefix="warden-zip-")
+        spool: IO[bytes] = memory_spool(SPOOL_IN_MEMORY, "warden-zip-")
         try:
             run = _Inflate(src, m, available, cap, limits.max_compression_ratio, spool)
         except BaseException:

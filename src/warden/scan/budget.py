@@ -2,7 +2,12 @@
 
 Each top-level file gets a deadline (``Limits.max_file_seconds`` plus ``Limits.file_seconds_per_gib``
 for its size: a 100 GB checkpoint may take longer than a config) and a memory allowance
-(``Limits.max_file_memory`` of resident memory above what the process used when the file started).
+(``Limits.max_file_memory`` of memory above what the process used when the file started).
+
+Memory is counted two ways and the larger is charged: the growth of resident memory (catches any
+parser), and the bytes the scanner itself holds in in-memory spools (``warden.formats.spool``). The second is
+needed because the allocator reuses memory the process freed earlier, so a 14 MiB buffer need not
+raise RSS at all in a long-lived process: RSS alone under-counts exactly when a scan follows others.
 
 Two ways of enforcing it, because parsers spend their time in two ways:
 
@@ -32,6 +37,7 @@ from types import FrameType
 from typing import Any
 
 from warden.formats.interface import Limits
+from warden.formats.spool import CURRENT
 
 TICK = 0.25  # seconds between preemptive checks
 RERAISE = 1.0  # seconds after an interruption before the next one (cleanup runs meanwhile)
@@ -68,6 +74,7 @@ class FileBudget:
         base = rss_bytes()
         self.rss_limit = base + self.memory if base is not None and self.memory > 0 else None
         self.active = 0
+        self.held = 0  # bytes held in in-memory spools (MeteredSpool) for this file
         self.tripped: BudgetExceeded | None = None
         self._raised_at = -1e9
 
@@ -77,13 +84,15 @@ class FileBudget:
             return BudgetExceeded(
                 "time", f"not checked within the {self.seconds:.0f} s time budget for this file"
             )
-        if self.rss_limit is not None:
+        over_memory = self.memory > 0 and self.held > self.memory
+        if not over_memory and self.rss_limit is not None:
             rss = rss_bytes()
-            if rss is not None and rss > self.rss_limit:
-                return BudgetExceeded(
-                    "memory",
-                    f"scanning it needed more than {self.memory >> 20} MiB of memory beyond the scanner's own",
-                )
+            over_memory = rss is not None and rss > self.rss_limit
+        if over_memory:
+            return BudgetExceeded(
+                "memory",
+                f"scanning it needed more than {self.memory >> 20} MiB of memory beyond the scanner's own",
+            )
         return None
 
     def check(self) -> None:
@@ -110,7 +119,18 @@ class FileBudget:
 
 @contextmanager
 def watchdog(budget: FileBudget) -> Iterator[FileBudget]:
-    """Arm the preemptive timer for ``budget`` while the block runs (main thread only)."""
+    """Arm the preemptive timer for ``budget`` while the block runs (main thread only), and make
+    it the budget that ``spool`` charges."""
+    token = CURRENT.set(budget)
+    try:
+        with _timer(budget):
+            yield budget
+    finally:
+        CURRENT.reset(token)
+
+
+@contextmanager
+def _timer(budget: FileBudget) -> Iterator[FileBudget]:
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
         yield budget
         return
