@@ -81,3 +81,19 @@ def test_audit_quick_profile_runs_the_profile(capsys: pytest.CaptureFixture[str]
     assert suites == list(get_profile("quick").suites)
     assert doc["metrics"]["refusal_rate.harmful"]["n"] == 4
     assert rc in (0, 1) and doc["verdict"] in ("pass", "warn", "fail")
+
+
+def test_measured_profile_times_are_in_the_help(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every measured time (benchmarks/eval_profiles.py) reaches `eval --help`, and only for profiles
+    that exist."""
+    from warden.behavior.profiles import MEASURED
+
+    assert MEASURED and set(MEASURED) <= set(PROFILES)
+    monkeypatch.setenv("COLUMNS", "400")
+    assert main(["eval", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    for times in MEASURED.values():
+        for model, figure in times.items():
+            assert " ".join(f"{model} {figure}".split()) in out

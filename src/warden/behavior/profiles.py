@@ -59,7 +59,13 @@ def get_profile(name: str) -> Profile:
 
 # Measured wall time of each profile (benchmarks/eval_profiles.py, 2 CPU cores, no base, greedy, the
 # transformers backend), by model: shown in `warden eval --help` and `warden audit --help`.
-MEASURED: dict[str, dict[str, str]] = {}
+# 2026-12-07, CI-class machine (2 cores, idle: load 0.0): SmolLM2-135M-Instruct (the real zoo's
+# `original`, bf16 safetensors) quick 92 s, peak RSS 1.47 GiB; harmful-refusal CI at n=32 is
+# [0, 11.4%] when none refuse (Wilson), so quick tells "refuses rarely" from "refuses", no finer.
+# The 1M-parameter organism: quick 93 s at load 9.6 (a busy machine; not comparable).
+MEASURED: dict[str, dict[str, str]] = {
+    "quick": {"135M (SmolLM2, 2 cores)": "1.5 min, 1.5 GiB; refusal CI ±11 points at n=32"},
+}
 
 
 def profile_help() -> str:
