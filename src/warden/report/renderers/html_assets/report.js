@@ -457,7 +457,7 @@
     const step = ymax - ymin > 8 ? 2 : 1;
     for (let t = ymin; t <= ymax; t += step) {
       s.appendChild(svg("line", { x1: L, x2: W - R, y1: Y(t), y2: Y(t), stroke: t === 0 ? "#888" : "#eee" }));
-      s.appendChild(svg("text", { x: L - 6, y: Y(t) + 4, "text-anchor": "end" }, t === 0 ? "0" : `${t > 0 ? "10⁻" : "10"}${sup10(Math.abs(t))}`));
+      s.appendChild(svg("text", { x: L - 6, y: Y(t) + 4, "text-anchor": "end" }, t === 0 ? "1×" : `${t > 0 ? "10⁻" : "10"}${sup10(Math.abs(t))}`));
     }
     function sup10(k) { return String(k).split("").map(c => "⁰¹²³⁴⁵⁶⁷⁸⁹"[+c]).join(""); }
     rows.forEach((r, i) => {
