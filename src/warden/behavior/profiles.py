@@ -65,7 +65,7 @@ def get_profile(name: str) -> Profile:
 # standard on the same model and machine did not finish within 15 min (the run was stopped there).
 # The 1M-parameter organism: quick 93 s at load 9.6 (a busy machine; not comparable).
 MEASURED: dict[str, dict[str, str]] = {
-    "quick": {"135M (SmolLM2, 2 cores)": "1.5 min, 1.5 GiB; refusal CI ±11 points at n=32"},
+    "quick": {"135M (SmolLM2, 2 cores)": "1.5 min, 1.5 GiB; refusal CI 0-11% when none refuse (n=32)"},
     "standard": {"135M (SmolLM2, 2 cores)": "over 15 min (stopped there)"},
 }
 
