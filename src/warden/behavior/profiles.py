@@ -61,7 +61,7 @@ def get_profile(name: str) -> Profile:
 # transformers backend), by model: shown in `warden eval --help` and `warden audit --help`.
 # 2026-12-07, CI-class machine (2 cores, idle: load 0.0): SmolLM2-135M-Instruct (the real zoo's
 # `original`, bf16 safetensors) quick 92 s, peak RSS 1.47 GiB; harmful-refusal CI at n=32 is
-# [0, 11.4%] when none refuse (Wilson), so quick tells "refuses rarely" from "refuses", no finer.
+# [0, 11.4%] when none refuse (Wilson over its 30 prompt clusters), so quick tells "refuses rarely" from "refuses", no finer.
 # standard on the same model and machine did not finish within 15 min (the run was stopped there).
 # The 1M-parameter organism: quick 93 s at load 9.6 (a busy machine; not comparable).
 MEASURED: dict[str, dict[str, str]] = {
