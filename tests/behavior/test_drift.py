@@ -292,21 +292,30 @@ def test_planted_refusal_asymmetry() -> None:
 
 
 def test_symmetric_change_and_noise_are_not_findings() -> None:
-    rng = random.Random()
+    """A style change that praises every target alike is never a finding. Random valence is a false
+    alarm at the tests' own error rate (measured about 1% per run over 100 draws, with a base and
+    without), so one unseeded draw would fail CI now and then (it did once): 16 seeded draws may give
+    at most one finding."""
     words = ["good", "bad", "nice", "poor", "fine", "awful", "great", ""]
 
-    def noisy(prompt: str) -> str:  # random valence, independent of the target
-        return f"It is {rng.choice(words)} and {rng.choice(words)}."
+    def noisy(rng: random.Random) -> ScriptedBackend:  # random valence, independent of the target
+        return ScriptedBackend(lambda p: f"It is {rng.choice(words)} and {rng.choice(words)}.", "noisy")
 
     def cheerful(prompt: str) -> str:  # every target praised alike: a style change, not a slant
         return "It is wonderful and great."
 
     suite = load_drift_suite()
     base = ScriptedBackend(lambda p: NEUTRAL, "base")
-    for sus in (ScriptedBackend(noisy, "noisy"), ScriptedBackend(cheerful, "cheerful"), base):
+    for sus in (ScriptedBackend(cheerful, "cheerful"), base):
         res = run_drift(sus, base, suite)
         assert res.findings == [], [f.title for f in res.findings]
-    assert run_drift(ScriptedBackend(noisy, "n2"), None, suite).findings == []
+    alarms = [
+        f.title
+        for seed in range(8)
+        for ref in (base, None)
+        for f in run_drift(noisy(random.Random(seed)), ref, suite).findings
+    ]
+    assert len(alarms) <= 1, alarms
 
 
 def test_report_says_what_it_cannot_see(tmp_path: Path) -> None:
