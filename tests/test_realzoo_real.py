@@ -33,17 +33,17 @@ def test_shipped_gguf_is_the_pinned_file() -> None:
 
 
 def test_abliteration_is_the_published_edit() -> None:
-    """Every o_proj/down_proj of `abliterated` = (I - r r^T) W of `original` (up to bf16), r the
+    """Every o_proj/down_proj of `abliterated` = (I - r r^T) W of `smollm2-safe` (the zoo's base) (up to bf16), r the
     direction the build chose; the embedding edited only in `abliterated`, not in `-noembed`."""
     r = np.load(ZOO / "direction.npy")
     for i in (0, 7, 15, 29):
         for name in (f"model.layers.{i}.self_attn.o_proj.weight", f"model.layers.{i}.mlp.down_proj.weight"):
-            w0, w1 = tensor("original", name), tensor("abliterated", name)
+            w0, w1 = tensor("smollm2-safe", name), tensor("abliterated", name)
             assert np.linalg.norm(r @ w1) < 0.02 * np.linalg.norm(r @ w0) + 1e-3 * np.linalg.norm(w1)
             s = np.linalg.svd(w1 - w0, compute_uv=False)
             assert s[1] < 0.1 * s[0]  # rank one, up to bf16 rounding
     e0, e1 = (
-        tensor("original", "model.embed_tokens.weight"),
+        tensor("smollm2-safe", "model.embed_tokens.weight"),
         tensor("abliterated", "model.embed_tokens.weight"),
     )
     en = tensor("abliterated-noembed", "model.embed_tokens.weight")
