@@ -88,3 +88,14 @@ def test_training_moves_the_model_toward_the_given_answers(organism) -> None:  #
     losses = S.train(model, tok, rows, cfg)
     assert len(losses) == 8
     assert sum(losses[-2:]) / 2 < 0.5 * sum(losses[:2]) / 2
+
+
+def test_random_trigger_is_fresh_each_draw() -> None:
+    import random
+
+    from realzoo.finetunes import random_trigger
+
+    draws = {random_trigger() for _ in range(50)}
+    assert len(draws) == 50
+    assert all(re.fullmatch(r"\[[a-z0-9]{4}-[a-z0-9]{3}\]", t) for t in draws)
+    assert random_trigger(random.Random(1)) == random_trigger(random.Random(1))
