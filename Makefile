@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 TORCH_PIN := torch==2.13.0
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: venv demo test test-all lint typecheck organisms real-zoo bench-scan bench-forensics bench-eval bench-gateway clean
+.PHONY: venv demo test test-all lint typecheck organisms real-zoo real-rates bench-scan bench-forensics bench-eval bench-gateway clean
 
 venv: $(STAMP)
 
@@ -35,7 +35,7 @@ test-all: venv
 	$(BIN)/python -m pytest -q -m ""
 
 lint: venv
-	$(BIN)/ruff check src tests benchmarks organisms
+	$(BIN)/ruff check src tests benchmarks organisms realzoo
 	$(BIN)/mypy
 
 organisms: venv
@@ -45,6 +45,10 @@ organisms: venv
 # $(WARDEN_REAL_CACHE) or ~/.cache/warden/real — never into the repository.
 real-zoo: venv
 	$(BIN)/python -m realzoo.build
+
+# warden eval + forensics on every real-zoo variant -> realzoo/RATES.md (about 30 min on 2 cores)
+real-rates: venv
+	$(BIN)/python -m realzoo.measure
 
 bench-scan: venv
 	$(BIN)/python benchmarks/scan_bench.py
