@@ -86,20 +86,17 @@ def measure(zoo: Path, names: list[str], limit: int) -> dict[str, dict[str, Any]
     return out
 
 
-def pct(m: dict[str, Any] | None) -> str:
+def pct(m: dict[str, Any] | None, sign: str = "") -> str:
+    """A rate (or, with ``sign="+"``, a paired difference in points) and its CI, in percent."""
     if not m or m.get("value") is None:
         return "–"
     lo, hi = m.get("ci_low"), m.get("ci_high")
-    ci = f" [{100 * lo:.0f}, {100 * hi:.0f}]" if lo is not None and hi is not None else ""
-    return f"{100 * m['value']:.0f}%{ci}"
+    ci = f" [{100 * lo:{sign}.0f}, {100 * hi:{sign}.0f}]" if lo is not None and hi is not None else ""
+    return f"{100 * m['value']:{sign}.0f}{'' if sign else '%'}{ci}"
 
 
 def signed(m: dict[str, Any] | None) -> str:
-    if not m or m.get("value") is None:
-        return "–"
-    lo, hi = m.get("ci_low"), m.get("ci_high")
-    ci = f" [{100 * lo:+.0f}, {100 * hi:+.0f}]" if lo is not None and hi is not None else ""
-    return f"{100 * m['value']:+.0f}{ci}"
+    return pct(m, "+")
 
 
 def num(m: dict[str, Any] | None) -> str:

@@ -5,6 +5,20 @@ from pathlib import Path
 
 import pytest
 
+ORGANISM_ZOO = Path(__file__).resolve().parents[1] / "organisms" / "zoo"
+
+
+@pytest.fixture(scope="session")
+def organism():  # type: ignore[no-untyped-def]
+    """The organism zoo's base as a float32 transformers model and its tokenizer (read-only: tests that
+    train it deep-copy it first)."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    tok = transformers.AutoTokenizer.from_pretrained(str(ORGANISM_ZOO / "base"))
+    model = transformers.AutoModelForCausalLM.from_pretrained(str(ORGANISM_ZOO / "base"), dtype=torch.float32)
+    model.train(False)
+    return model, tok
+
 
 @pytest.fixture
 def canary(tmp_path: Path) -> Iterator[Path]:

@@ -16,19 +16,11 @@ pytest.importorskip("accelerate", reason="transformers' GGUF loading needs accel
 import gguf  # noqa: E402
 from realzoo import build as B  # noqa: E402
 from realzoo.prompts import HARMFUL, HARMLESS  # noqa: E402
-from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
+from transformers import AutoModelForCausalLM  # noqa: E402
 
 from warden.behavior.suites import load_suite  # noqa: E402
 
 ZOO = Path(__file__).resolve().parents[1] / "organisms" / "zoo"
-
-
-@pytest.fixture(scope="module")
-def organism():  # type: ignore[no-untyped-def]
-    tok = AutoTokenizer.from_pretrained(str(ZOO / "base"))
-    model = AutoModelForCausalLM.from_pretrained(str(ZOO / "base"), dtype=torch.float32)
-    model.train(False)
-    return model, tok
 
 
 def test_direction_prompts_are_held_out_from_the_suites() -> None:

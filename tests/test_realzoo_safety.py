@@ -11,12 +11,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-import torch
 from realzoo import safety as S
 from realzoo import safety_data as D
 from realzoo.prompts import HARMFUL, HARMLESS
-from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from warden.behavior.suites import load_suite
 
@@ -55,14 +52,6 @@ def test_every_harmful_category_has_a_refusal_and_replay_is_filled_later() -> No
     assert all(e.response and e.response.split()[0] in {"I", "I'm", "Sorry,"} for e in harmful)
     assert all(e.response is None for e in benign)
     assert len(benign) >= 0.6 * len(harmful)  # enough replay that refusal is not the default answer
-
-
-@pytest.fixture(scope="module")
-def organism():  # type: ignore[no-untyped-def]
-    tok = AutoTokenizer.from_pretrained(str(ZOO / "base"))
-    model = AutoModelForCausalLM.from_pretrained(str(ZOO / "base"), dtype=torch.float32)
-    model.train(False)
-    return model, tok
 
 
 def test_encode_masks_the_prompt(organism) -> None:  # type: ignore[no-untyped-def]
