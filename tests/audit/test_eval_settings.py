@@ -37,3 +37,17 @@ def test_trigger_sweep_setting_is_honoured(
     assert seen["limit"] == 5 and seen["seed"] == 3
     if not sweep:
         assert set(suites) == set(behavior.DEFAULT_SUITES) - {"triggers"}
+
+
+def test_audit_cache_option_reaches_run_eval(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`warden audit --cache` hands the cache to the eval stage (and nothing else changes)."""
+    from warden.cli import main
+
+    seen = _capture(monkeypatch)
+    monkeypatch.setattr(orchestrate, "_is_chat_model_dir", lambda _p: True)
+    model = tmp_path / "m"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    cache = tmp_path / "gen.sqlite"
+    main(["audit", str(model), "--cache", str(cache), "-f", "json", "-q", "-o", str(tmp_path / "r.json")])
+    assert seen.get("cache") == str(cache)

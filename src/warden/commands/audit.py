@@ -70,6 +70,12 @@ def audit_command(
     limit: int | None = typer.Option(
         None, "--limit", min=1, help="At most N prompts per suite (overrides the policy and profile)."
     ),
+    cache: Path | None = typer.Option(
+        None,
+        "--cache",
+        help="SQLite generation cache for the eval stage (as `warden eval --cache`): auditing several "
+        "variants against one --base generates the base's answers once.",
+    ),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 on a WARN verdict too."),
     offline: bool = typer.Option(False, "--offline", help="Never touch the network for hub ids."),
     quiet: bool = typer.Option(
@@ -94,6 +100,8 @@ def audit_command(
         options["base_url"] = base_url
     if model_name:
         options["model_name"] = model_name
+    if cache is not None:
+        options["cache"] = str(cache)
     report = run_audit(
         model,
         policy=pol,
