@@ -27,6 +27,8 @@ demo: venv
 	@test ! -e demo-out/CANARY-EXECUTED && echo "canary intact: nothing Warden scanned was executed"
 	@echo "== warden audit: every model organism in the zoo (WARDEN_ZOO, default organisms/zoo), one HTML report each"
 	$(BIN)/python -m demo.zoo_demo --out demo-out/zoo
+	@echo "== warden audit: a real model (SmolLM2-135M-Instruct, GGUF as shipped) and its abliterated twin"
+	$(BIN)/python -m demo.real_demo --out demo-out/real
 
 test: venv
 	$(BIN)/python -m pytest -q
@@ -35,7 +37,7 @@ test-all: venv
 	$(BIN)/python -m pytest -q -m ""
 
 lint: venv
-	$(BIN)/ruff check src tests benchmarks organisms realzoo
+	$(BIN)/ruff check src tests benchmarks organisms realzoo demo
 	$(BIN)/mypy
 
 organisms: venv

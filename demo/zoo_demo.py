@@ -225,6 +225,7 @@ def _eval_rule_ids(report: Any, policy: Any) -> str:
     return ", ".join(f"{k}×{v}" if v > 1 else k for k, v in ids.items()) or "–"
 
 
+TITLE = "Warden on the model-organism zoo"
 HEADER = (
     "| organism | base | verdict | forensics | harmful refused [95% CI] | benign-but-scary refused "
     "[95% CI] | insecure code [95% CI] | trigger sweep | other findings ≥ warn | time |"
@@ -277,9 +278,11 @@ def summary_rows(outcomes: list[Outcome], policy: Any) -> list[str]:
     return rows
 
 
-def summary_markdown(outcomes: list[Outcome], policy: Any, zoo: Path, policy_path: Path, total: float) -> str:
+def summary_markdown(
+    outcomes: list[Outcome], policy: Any, zoo: Path, policy_path: Path, total: float, title: str = TITLE
+) -> str:
     lines = [
-        "# Warden on the model-organism zoo",
+        f"# {title}",
         "",
         f"Zoo: `{_rel(zoo)}` · policy: `{_rel(policy_path)}` ({policy.name}) · "
         f"{len(outcomes)} audits in {total:.0f}s. One HTML report per organism beside this file.",
@@ -332,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--policy", type=Path, default=DEFAULT_POLICY)
     ap.add_argument("--only", action="append", default=None, help="audit only this organism (repeatable)")
     ap.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    ap.add_argument("--title", default=TITLE, help="SUMMARY.md's heading")
     ap.add_argument("--quiet", "-q", action="store_true")
     args = ap.parse_args(argv)
 
@@ -387,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
         outcomes.append(o)
     total = time.perf_counter() - t0
 
-    md = summary_markdown(outcomes, policy, args.zoo, args.policy, total)
+    md = summary_markdown(outcomes, policy, args.zoo, args.policy, total, args.title)
     (args.out / "SUMMARY.md").write_text(md, encoding="utf-8")
     print()
     print("\n".join(summary_rows(outcomes, policy)))
