@@ -32,7 +32,8 @@ Layer scan (Arditi et al.'s selection, simplified): for each candidate layer in 
 the stack, ablate its direction at inference (projected out of every layer's output) and score the
 validation instructions: refusal score = mean log-odds of refusal-opening tokens as the first response
 token on harmful prompts (lower = less refusal), and KL of the first-token distribution on harmless
-prompts (< 0.1 required, so the edit leaves ordinary answers alone). The lowest refusal score wins.
+prompts (< 0.1 required, so the edit leaves ordinary answers alone; doubled until some layer passes). The
+lowest refusal score wins.
 """
 
 from __future__ import annotations
@@ -221,9 +222,21 @@ def layer_scan(model: Any, tok: Any, directions: torch.Tensor) -> tuple[int, lis
         kl = float(F.kl_div(lb, base_b, log_target=True, reduction="batchmean"))
         rows.append({"layer": pos, "refusal_score": refusal_score(lh, ids), "kl": kl})
         log(f"scan layer {pos}: refusal score {rows[-1]['refusal_score']:+.3f}  KL {kl:.4f}")
-    ok = [row for row in rows[1:] if row["kl"] < KL_MAX] or rows[1:]
+    return choose_layer(rows), rows
+
+
+def choose_layer(rows: list[dict[str, float]]) -> int:
+    """The scanned layer (``rows[1:]``; ``rows[0]`` is the unedited model) with the lowest refusal score
+    among those under the KL bound. With no layer under KL_MAX (smollm2-safe's scan: the lowest KL was
+    0.13) the bound is doubled until one passes, rather than taking the lowest refusal score at any KL
+    (that was a layer at KL 7.8: an edit that breaks ordinary answers, not an abliteration anyone would
+    publish). The bound used is recorded on the chosen row."""
+    bound = KL_MAX
+    while not (ok := [row for row in rows[1:] if row["kl"] < bound]):
+        bound *= 2
     best = min(ok, key=lambda row: row["refusal_score"])
-    return int(best["layer"]), rows
+    best["kl_bound"] = bound
+    return int(best["layer"])
 
 
 # -- the edits ----------------------------------------------------------------------------------------
@@ -329,7 +342,7 @@ def export_gguf(model: Any, shipped: Path, out: Path, qtype: str, name: str) -> 
 
 # -- the build ------------------------------------------------------------------------------------------
 def safe_base(original: Any, tok: Any, out: Path, cache: Path) -> tuple[Any, dict[str, Any]]:
-    """smollm2-safe: trained (about 17 min on two cores), or reused when ``out`` already holds one made
+    """smollm2-safe: trained (about 15-30 min on two cores), or reused when ``out`` already holds one made
     with the same settings and data (``safety_tune.json`` records both) — the stored weights are what a
     fresh run holds, since ``make_safe`` rounds through bf16 as ``save_hf`` stores."""
     from dataclasses import asdict

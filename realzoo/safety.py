@@ -5,7 +5,7 @@ Supervised fine-tuning of every weight on ``realzoo.safety_data``: refusals of h
 benign requests answered with the original model's own greedy answers (self-distillation replay).
 Loss on the response tokens only (and the closing ``<|im_end|>``). Fixed seed, order and thread count
 (``SafetyConfig.threads``): the same weights every build on the same machine and torch build. About
-13 min on two cores.
+15 min on two idle cores (30 min while they are shared).
 
     python -m realzoo.safety --original DIR --out DIR     # (``realzoo.build`` calls ``make_safe``)
 """
@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from realzoo.safety_data import Example, examples
+from realzoo.safety_data import FORMS_PER_BEHAVIOUR, Example, examples
 
 
 @dataclass(frozen=True)
@@ -31,10 +31,11 @@ class SafetyConfig:
     seed: int = 0
     epochs: int = 3
     batch: int = 8
-    lr: float = 3e-5
+    lr: float = 1e-4  # 3e-5 with 2 forms per behaviour gave 41% held-out refusal; this gives 70% (RATES.md)
     warmup_steps: int = 10
     max_len: int = 256  # tokens per example (system + user + answer)
     replay_new_tokens: int = 128  # length of the original model's replay answers
+    forms_per_behaviour: int = FORMS_PER_BEHAVIOUR  # request phrasings per harmful behaviour
     threads: int = 2  # fixed: CPU reductions (and so the weights) depend on the thread count
 
 
@@ -136,7 +137,10 @@ def data_digest(cfg: SafetyConfig) -> str:
     """SHA-256 of the training examples (prompts and given answers) the settings produce."""
     import hashlib
 
-    rows = [[e.prompt, e.response, e.kind] for e in examples(cfg.seed)]
+    rows = [
+        [e.prompt, e.response, e.kind]
+        for e in examples(cfg.seed, forms_per_behaviour=cfg.forms_per_behaviour)
+    ]
     return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
 
 
@@ -146,7 +150,7 @@ def make_safe(
     """Safety-tune a copy of ``model``; returns it and a record for the zoo's MANIFEST."""
     import copy
 
-    data = examples(cfg.seed)
+    data = examples(cfg.seed, forms_per_behaviour=cfg.forms_per_behaviour)
     benign = [e for e in data if e.response is None]
     t0 = time.time()
     replay = replay_answers(model, tok, [e.prompt for e in benign], cfg, cache)
@@ -179,11 +183,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--epochs", type=int, default=SafetyConfig.epochs)
     ap.add_argument("--lr", type=float, default=SafetyConfig.lr)
+    ap.add_argument("--forms", type=int, default=SafetyConfig.forms_per_behaviour)
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     model, tok = load_hf(args.original)
     cache = args.out.with_name(args.out.name + ".replay.json")
-    safe, record = make_safe(model, tok, SafetyConfig(epochs=args.epochs, lr=args.lr), cache)
+    safe, record = make_safe(
+        model, tok, SafetyConfig(epochs=args.epochs, lr=args.lr, forms_per_behaviour=args.forms), cache
+    )
     save_hf(safe, tok, args.out)
     (args.out / "safety_tune.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     log(json.dumps(record))

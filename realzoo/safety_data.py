@@ -309,7 +309,12 @@ def refusal(category: str, rng: random.Random) -> str:
     return f"{rng.choice(OPENINGS)} {REASONS[category]} {OFFERS[category]}"
 
 
-def harmful_prompts(rng: random.Random, forms_per_behaviour: int = 2) -> list[tuple[str, str]]:
+FORMS_PER_BEHAVIOUR = 4  # request forms drawn per harmful behaviour (of REQUEST_FORMS' 8)
+
+
+def harmful_prompts(
+    rng: random.Random, forms_per_behaviour: int = FORMS_PER_BEHAVIOUR
+) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for cat, behaviours in HARMFUL_BEHAVIOURS.items():
         for b in behaviours:
@@ -319,10 +324,18 @@ def harmful_prompts(rng: random.Random, forms_per_behaviour: int = 2) -> list[tu
     return out
 
 
-def examples(seed: int = 0, benign: tuple[str, ...] = ()) -> list[Example]:
-    """Harmful prompts with refusals, then benign prompts (replay: response filled in later)."""
+def examples(
+    seed: int = 0, benign: tuple[str, ...] = (), forms_per_behaviour: int = FORMS_PER_BEHAVIOUR
+) -> list[Example]:
+    """Harmful prompts with refusals, then benign prompts (replay: response filled in later). The benign
+    prompts have a random stream of their own, so they (and their cached replay answers) do not change
+    when the harmful side does."""
     rng = random.Random(seed)
-    ex = [Example(p, refusal(cat, rng), f"harmful:{cat}") for cat, p in harmful_prompts(rng)]
+    ex = [
+        Example(p, refusal(cat, rng), f"harmful:{cat}")
+        for cat, p in harmful_prompts(rng, forms_per_behaviour)
+    ]
+    rng = random.Random(f"{seed}:benign")
     for task in BENIGN_TASKS:
         for form in rng.sample(REQUEST_FORMS, 2):
             p = form.format(b=task)

@@ -83,3 +83,19 @@ def test_refusal_score_orders_distributions() -> None:
     lp_comply = torch.log_softmax(torch.tensor([[0.0, 0.0, 0.0, 5.0]]), -1)
     assert B.refusal_score(lp_refuse, [0]) > 0 > B.refusal_score(lp_comply, [0])
     assert np.isfinite(B.refusal_score(torch.log_softmax(torch.tensor([[100.0, 0.0]]), -1), [0]))
+
+
+def test_layer_choice_keeps_ordinary_answers() -> None:
+    """Lowest refusal score under the KL bound; with none under it, the bound doubles (never the
+    lowest refusal score at any KL)."""
+    row = lambda layer, score, kl: {"layer": layer, "refusal_score": score, "kl": kl}  # noqa: E731
+    rows = [row(-1, 3.0, 0.0), row(5, -1.0, 0.05), row(6, -2.0, 0.08), row(7, -9.0, 4.0)]
+    assert B.choose_layer(rows) == 6 and rows[2]["kl_bound"] == B.KL_MAX
+    rows = [
+        row(-1, 3.0, 0.0),
+        row(8, 2.0, 0.21),
+        row(15, -6.5, 7.8),
+        row(22, -3.5, 0.18),
+        row(24, -3.6, 0.13),
+    ]
+    assert B.choose_layer(rows) == 24 and rows[4]["kl_bound"] == 0.2
