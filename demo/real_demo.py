@@ -44,20 +44,14 @@ def log(msg: str) -> None:
     print(f"[real demo {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def _sha(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def pair_ready(pair: Path) -> bool:
     """The pair's MANIFEST is there and every file still has the digest it recorded."""
+    from realzoo.fetch import sha256_file
+
     try:
         doc = json.loads((pair / "MANIFEST.json").read_text(encoding="utf-8"))
         files = doc["files"]
-        return set(files) == {SHIPPED, TWIN} and all(_sha(pair / k) == v for k, v in files.items())
+        return set(files) == {SHIPPED, TWIN} and all(sha256_file(pair / k) == v for k, v in files.items())
     except (OSError, ValueError, KeyError, TypeError):
         return False
 
@@ -68,6 +62,7 @@ def build_pair(shipped: Path, pair: Path, threads: int = 2) -> dict[str, Any]:
     import torch
     import torch.nn.functional as F
     from realzoo import build as B
+    from realzoo.fetch import sha256_file
     from realzoo.prompts import HARMFUL, HARMLESS
 
     torch.set_num_threads(threads)
@@ -100,7 +95,7 @@ def build_pair(shipped: Path, pair: Path, threads: int = 2) -> dict[str, Any]:
             "scan": scan,
             "sha256": hashlib.sha256(r.numpy().astype(np.float32).tobytes()).hexdigest(),
         },
-        "files": {k: _sha(tmp / k) for k in (SHIPPED, TWIN)},
+        "files": {k: sha256_file(tmp / k) for k in (SHIPPED, TWIN)},
         "seconds": round(time.time() - t0, 1),
     }
     (tmp / "MANIFEST.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
