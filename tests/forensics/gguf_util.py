@@ -43,7 +43,10 @@ def write_llama_gguf(
     out: Path,
     qtype: str = "F16",
     tokens: list[str] | None = None,
+    raw_types: dict[str, str] | None = None,
 ) -> Path:
+    """``raw_types``: GGUF tensor name -> a GGML type whose blocks are written as zero bytes (for types
+    gguf-py cannot quantize, to see how a reader copes with them)."""
     n_head, n_kv = int(cfg["num_attention_heads"]), int(cfg["num_key_value_heads"])
     w = gguf.GGUFWriter(str(out), arch="llama")
     w.add_block_count(int(cfg["num_hidden_layers"]))
@@ -66,7 +69,12 @@ def write_llama_gguf(
             arr = permute_qk(arr, n_head)
         elif ".attn_k." in name:
             arr = permute_qk(arr, n_kv)
-        if arr.ndim == 1 or qtype == "F32":
+        if raw_types and name in raw_types:
+            rq = getattr(gguf.GGMLQuantizationType, raw_types[name])
+            block, size = gguf.GGML_QUANT_SIZES[rq]
+            data = np.zeros((arr.shape[0], arr.shape[1] // block * size), dtype=np.uint8)
+            w.add_tensor(name, data, raw_shape=data.shape, raw_dtype=rq)
+        elif arr.ndim == 1 or qtype == "F32":
             w.add_tensor(name, arr.astype(np.float32))
         elif qtype == "F16":
             w.add_tensor(name, arr.astype(np.float16))

@@ -196,3 +196,45 @@ def test_fuzz_damaged_checkpoints(small_files, tmp_path_factory, kind: str, cut:
         assert path.name in exc.diagnostics()
         return
     assert rep.stages["forensics"].status.value in ("ran", "skipped")
+
+
+def test_gguf_type_gguf_cannot_dequantize_is_one_clear_finding(llama_gguf_sd, tmp_path: Path) -> None:
+    """A tensor type gguf-py cannot dequantize (Q8_1 here) is named in one finding per type, its tensors
+    are left out, and the base-free analysis still runs on the rest; never a traceback."""
+    sd, cfg, _ = llama_gguf_sd
+    odd = {"blk.0.ffn_down.weight": "Q8_1", "blk.1.ffn_down.weight": "Q8_1"}
+    path = G.write_llama_gguf(sd, cfg, tmp_path / "odd.gguf", "Q8_0", raw_types=odd)
+    rep = run_forensics(path)
+    found = [f for f in rep.findings if f.rule_id == "FORENSICS-QUANT-UNREADABLE"]
+    assert len(found) == 1
+    ev = found[0].evidence
+    assert ev["type"] == "Q8_1" and ev["tensors"] == 2 and set(ev["examples"]) == set(odd)
+    assert "Q8_1" in ev["error"] and "cannot dequantize" in ev["error"]
+    assert found[0].location.file == "odd.gguf"
+    assert rep.stages["forensics"].status.value == "ran"
+    skipped = dict(map(tuple, rep.data["forensics"]["model"]["skipped"]))
+    assert set(odd) <= set(skipped) and "Q8_1" in skipped["blk.0.ffn_down.weight"]
+    assert not [f for f in rep.findings if f.rule_id == "FORENSICS-UNREADABLE"]
+
+
+def test_gguf_readable_types_are_asked_of_gguf() -> None:
+    from warden.forensics.checkpoint import gguf_type_readable
+
+    Q = gguf.GGMLQuantizationType
+    for q in (Q.F32, Q.F16, Q.BF16, Q.Q8_0, Q.Q6_K, Q.Q5_K, Q.Q4_K, Q.Q4_0, Q.Q4_1, Q.IQ4_XS, Q.Q2_K):
+        assert gguf_type_readable(int(q)), q.name
+    assert not gguf_type_readable(int(Q.Q8_1))  # gguf-py has no dequantizer for it
+    assert not gguf_type_readable(int(Q.Q8_K))
+
+
+def test_basefree_read_failure_is_a_finding(llama_gguf_sd, tmp_path: Path) -> None:
+    """A tensor that fails mid-analysis (NaN weights) is reported, not silently dropped."""
+    sd, cfg, p = llama_gguf_sd
+    bad = dict(sd)
+    w = bad["model.layers.1.mlp.down_proj.weight"].clone()
+    w[0, 0] = float("nan")
+    bad["model.layers.1.mlp.down_proj.weight"] = w
+    path = G.write_llama_gguf(bad, cfg, tmp_path / "nan.gguf", "F32")
+    rep = run_forensics(path)
+    errs = [f.evidence["error"] for f in rep.findings if f.rule_id == "FORENSICS-UNREADABLE"]
+    assert any("blk.1.ffn_down.weight" in e and "NaN" in e for e in errs), errs

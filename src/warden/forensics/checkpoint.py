@@ -14,7 +14,7 @@ import json
 import math
 import mmap as mmap_mod
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from warden.formats.safetensors import DTYPE_BITS
 
 MAX_JSON_BYTES = 64 << 20  # config / index / tokenizer files are small; cap what we parse
 PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle"}
+_PLAIN_FLOATS = frozenset({"F32", "F16", "F64"})  # GGUF float types numpy reads as they are
 MAX_ABS_WEIGHT = 1e12  # no trained weight is near this; corrupt bytes often are (and overflow Grams)
 FLOAT_DTYPES = {"F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2"}
 
@@ -58,6 +59,10 @@ class Checkpoint:
     model_type: str | None = None
     d_model: int | None = None
     problems: list[tuple[str, str]] = field(default_factory=list)  # (file, message) found while opening
+    # GGUF tensors in a GGML type gguf-py cannot dequantize: tensor -> type name (kept in ``tensors``,
+    # so pairing with a base still sees them; the layout leaves them out of the analysis)
+    unreadable: dict[str, str] = field(default_factory=dict)
+    quant_problems: list[tuple[str, str, str]] = field(default_factory=list)  # (file, type, message)
     _files: set[str] = field(default_factory=set, repr=False)  # safetensors files whose header parsed
     _gguf: Any = field(default=None, repr=False)
     _gguf_tensors: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -140,7 +145,7 @@ class Checkpoint:
         info = self.tensors[name]
         qtype = t.tensor_type
         data = t.data[start:stop]
-        if qtype in (gguf.GGMLQuantizationType.F32, gguf.GGMLQuantizationType.F16):
+        if qtype.name in _PLAIN_FLOATS:
             arr = np.array(data, dtype=np.float32)  # copy: the mmap is read-only
         else:
             arr = gguf.quants.dequantize(np.asarray(data), qtype).astype(np.float32, copy=False)
@@ -383,7 +388,49 @@ def _open_gguf(ref: str, path: Path) -> Checkpoint:
         shape = tuple(int(x) for x in reversed(t.shape.tolist()))  # GGUF ne order -> row-major
         ck.tensors[t.name] = TensorInfo(t.name, shape, t.tensor_type.name, path.name)
         ck._gguf_tensors[t.name] = t
+        if ck.tensors[t.name].is_float and not gguf_type_readable(int(t.tensor_type)):
+            ck.unreadable[t.name] = t.tensor_type.name
+    by_type: dict[str, list[str]] = {}
+    for name, qtype in ck.unreadable.items():
+        by_type.setdefault(qtype, []).append(name)
+    for qtype, names in sorted(by_type.items()):
+        ck.quant_problems.append(
+            (
+                path.name,
+                qtype,
+                f"{len(names)} tensor(s) stored as {qtype}, a GGML type gguf {_gguf_version()} cannot "
+                f"dequantize (e.g. {', '.join(names[:3])}); left out of the weight analysis",
+            )
+        )
     return ck
+
+
+@cache
+def gguf_type_readable(qtype: int) -> bool:
+    """Whether gguf-py dequantizes this GGML type, asked of gguf-py itself: one zero block through
+    ``gguf.quants.dequantize`` (its type table is private and changes between releases)."""
+    import gguf
+
+    q = gguf.GGMLQuantizationType(qtype)
+    if q.name in _PLAIN_FLOATS:
+        return True  # read directly as numpy floats, never through dequantize
+    size = gguf.GGML_QUANT_SIZES.get(q)
+    if size is None:
+        return False
+    try:
+        gguf.quants.dequantize(np.zeros((1, size[1]), dtype=np.uint8), q)
+    except Exception:  # noqa: BLE001 - NotImplementedError today; any failure means "cannot read"
+        return False
+    return True
+
+
+def _gguf_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("gguf")
+    except PackageNotFoundError:
+        return "(unknown version)"
 
 
 def _vocab_from_tokenizer_json(path: Path) -> list[str] | None:

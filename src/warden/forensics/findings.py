@@ -42,8 +42,21 @@ def bootstrap_median(xs: list[float], n_boot: int = 1000, seed: int = 0) -> tupl
     return med, float(np.quantile(boots, 0.025)), float(np.quantile(boots, 0.975))
 
 
+def _quant_findings(ck: Checkpoint, extra: dict[str, Any] | None = None) -> list[Finding]:
+    """One finding per GGML type the installed gguf cannot dequantize (not one per tensor)."""
+    out = []
+    for f, qtype, msg in ck.quant_problems:
+        names = [n for n, t in ck.unreadable.items() if t == qtype]
+        ev = {"type": qtype, "tensors": len(names), "examples": names[:5], "error": msg}
+        out.append(
+            R.QUANT_UNREADABLE(Location(file=f, tensor=names[0] if names else None), ev | (extra or {}))
+        )
+    return out
+
+
 def layout_findings(ck: Checkpoint, layout: Layout) -> list[Finding]:
     out = [R.UNREADABLE(Location(file=f), {"error": msg}) for f, msg in ck.problems]
+    out += _quant_findings(ck)
     if not layout.known:
         out.append(
             R.UNKNOWN_ARCH(
@@ -69,7 +82,19 @@ def side_problems(ck: Checkpoint, side: str) -> list[Finding]:
     return [
         R.UNREADABLE(Location(file=f), {"error": msg, "side": side, "checkpoint": ck.ref})
         for f, msg in ck.problems
-    ]
+    ] + _quant_findings(ck, {"side": side, "checkpoint": ck.ref})
+
+
+def read_problems(problems: tuple[tuple[str, str], ...]) -> list[Finding]:
+    """Tensors the base-free analysis could not read (damaged data), one finding each (capped)."""
+    out = [R.UNREADABLE(Location(file=f), {"error": msg}) for f, msg in problems[:MAX_LISTED]]
+    if len(problems) > MAX_LISTED:
+        out.append(
+            R.UNREADABLE(
+                Location(file=problems[MAX_LISTED][0]), {"error": f"{len(problems) - MAX_LISTED} more"}
+            )
+        )
+    return out
 
 
 def basefree_findings(

@@ -33,7 +33,7 @@ class Layout:
 
 
 def build_layout(ck: Checkpoint) -> Layout:
-    shapes = {n: i.shape for n, i in ck.tensors.items() if i.is_float}
+    shapes = {n: i.shape for n, i in ck.tensors.items() if i.is_float and n not in ck.unreadable}
     d = ck.d_model or _infer_d(ck, shapes)
     roles = {n: classify(n, s, d) for n, s in shapes.items()}
     spec = arch_spec(ck.model_type)
@@ -46,7 +46,7 @@ def build_layout(ck: Checkpoint) -> Layout:
             spec = ArchSpec(spec.family, layer_norm=True)
     writers: dict[int, dict[str, list[str]]] = {}
     readers: list[str] = []
-    skipped: list[tuple[str, str]] = []
+    skipped = [(n, f"stored as {t}, which gguf cannot dequantize") for n, t in ck.unreadable.items()]
     embedding = lm_head = None
     for name in sorted(roles):
         r = roles[name]

@@ -151,3 +151,12 @@ PICKLE_REFUSED = rule(
     "Convert the weights to safetensors in a sandbox (or get a safetensors release) and run again.",
     stage=_S,
 )
+QUANT_UNREADABLE = rule(
+    "FORENSICS-QUANT-UNREADABLE",
+    Severity.MEDIUM,
+    "Tensors in a quantisation type Warden cannot read",
+    "Some GGUF tensors are stored in a GGML type that the installed gguf library cannot dequantize, "
+    "so they were left out of the weight analysis; an edit confined to them would not be seen.",
+    "Audit the same model's F16, BF16 or Q8_0 GGUF (or its safetensors release), or upgrade gguf.",
+    stage=_S,
+)

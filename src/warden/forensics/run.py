@@ -73,6 +73,7 @@ def run_forensics(
             report.add(F.layout_findings(ck, layout))
             bf: BaseFreeResult | None = run_basefree(ck, layout, cfg.basefree, progress)
             assert bf is not None
+            report.add(F.read_problems(bf.problems))
             if progress is not None:
                 progress("activation signal (running the model on suite prompts)")
             act: ActivationResult = run_activation(
