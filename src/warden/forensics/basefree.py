@@ -130,6 +130,9 @@ def band_windows(n_layers: int, centres: list[int], widths: tuple[int, ...]) -> 
 def run_basefree(
     ck: Checkpoint, layout: Layout, cfg: BaseFreeConfig, progress: Progress | None = None
 ) -> BaseFreeResult:
+    if layout.spec is not None and not layout.writers and ck.unreadable:
+        types = ", ".join(sorted(set(ck.unreadable.values())))
+        return BaseFreeResult(ran=False, reason=f"no readable residual writers: stored as {types}")
     if not layout.known or layout.d_model is None:
         return BaseFreeResult(ran=False, reason="architecture not recognised: residual writers unknown")
     d = layout.d_model

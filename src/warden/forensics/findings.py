@@ -57,7 +57,7 @@ def _quant_findings(ck: Checkpoint, extra: dict[str, Any] | None = None) -> list
 def layout_findings(ck: Checkpoint, layout: Layout) -> list[Finding]:
     out = [R.UNREADABLE(Location(file=f), {"error": msg}) for f, msg in ck.problems]
     out += _quant_findings(ck)
-    if not layout.known:
+    if not layout.known and not (layout.spec is not None and ck.unreadable):  # known, but unreadable
         out.append(
             R.UNKNOWN_ARCH(
                 _loc(ck), {"declared": layout.declared, "d_model": layout.d_model, "tensors": len(ck.tensors)}

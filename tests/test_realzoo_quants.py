@@ -1,0 +1,69 @@
+"""realzoo.quants without llama.cpp: one file's measurement on organism GGUFs (clean, abliterated, and a
+type gguf cannot dequantize) and the table drawn from those rows."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+from realzoo import quants as Q
+
+from tests.forensics import gguf_util as G
+from tests.forensics import models as MD
+
+ZOO = Path(__file__).resolve().parents[1] / "organisms" / "zoo"
+
+
+@pytest.fixture(scope="module")
+def rows(tmp_path_factory: pytest.TempPathFactory) -> list[Q.Row]:
+    from tests.forensics import edits as E
+
+    p = MD.build_random("llama", tmp_path_factory.mktemp("m") / "m", d=64, layers=2, seed=5)
+    sd, cfg = E.load(p / "model.safetensors"), json.loads((p / "config.json").read_text())
+    names = [G.gguf_name(k) for k, v in sd.items() if v.ndim == 2]
+    odd = G.write_llama_gguf(
+        sd, cfg, tmp_path_factory.mktemp("q") / "m-Q8_1.gguf", "Q8_0", raw_types=dict.fromkeys(names, "Q8_1")
+    )
+    return [
+        Q.measure_file("base", "clean", "F16", ZOO / "base-gguf" / "base-F16.gguf"),
+        Q.measure_file("base", "clean", "Q8_0", ZOO / "base-gguf" / "base-Q8_0.gguf"),
+        Q.measure_file("abliterated", "attack", "F16", ZOO / "abliterated-gguf" / "abliterated-F16.gguf"),
+        Q.measure_file("abliterated", "attack", "Q8_0", ZOO / "abliterated-gguf" / "abliterated-Q8_0.gguf"),
+        Q.measure_file("odd", "clean", "Q8_1", odd),
+    ]
+
+
+def test_measure_file_reads_the_organisms(rows: list[Q.Row]) -> None:
+    by = {(r.variant, r.qtype): r for r in rows}
+    for t in ("F16", "Q8_0"):
+        clean, attack = by[("base", t)], by[("abliterated", t)]
+        assert clean.score is not None and attack.score is not None
+        assert not clean.flagged and attack.flagged
+        assert attack.score > 1.0 > clean.score
+    assert by[("base", "Q8_0")].tensor_types["Q8_0"] > 0
+    odd = by[("odd", "Q8_1")]
+    assert odd.score is None and "FORENSICS-QUANT-UNREADABLE" in odd.findings and "Q8_1" in odd.reason
+    assert all(len(r.sha256) == 64 for r in rows)
+
+
+def test_table_counts_and_margin(rows: list[Q.Row], tmp_path: Path) -> None:
+    text = Q.render(rows, "0.0-test")
+    assert "| F16 |" in text and "| Q8_0 |" in text and "| Q8_1 |" in text
+    assert "not read" in text
+    assert "Clean files flagged: 0 of 2; attack files flagged: 2 of 2." in text
+    hi = max(r.score for r in rows if r.role == "clean" and r.score is not None)
+    assert f"margin ×{1.0 / hi:.2f}" in text
+    assert "- abliterated: none" in text
+    # the JSON the run writes loads back into the same rows
+    raw = tmp_path / "q.json"
+    raw.write_text(json.dumps([dataclasses.asdict(r) for r in rows]), encoding="utf-8")
+    assert Q.load_rows(raw) == rows
+
+
+def test_a_missed_attack_is_listed(rows: list[Q.Row]) -> None:
+    r = next(r for r in rows if r.variant == "abliterated" and r.qtype == "Q8_0")
+    missed = dataclasses.replace(r, flagged=False, score=0.5)
+    text = Q.render([*rows[:2], rows[2], missed], "x")
+    assert "- abliterated: Q8_0" in text and "attack files flagged: 1 of 2" in text
