@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 TORCH_PIN := torch==2.13.0
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: venv demo test test-all lint typecheck organisms real-zoo real-rates bench-scan bench-forensics bench-eval bench-gateway clean
+.PHONY: venv demo test test-all lint typecheck organisms real-zoo real-rates real-quants bench-scan bench-forensics bench-eval bench-gateway clean
 
 venv: $(STAMP)
 
@@ -51,6 +51,17 @@ real-zoo: venv
 # warden eval + forensics on every real-zoo variant -> realzoo/RATES.md (about 30 min on 2 cores)
 real-rates: venv
 	$(BIN)/python -m realzoo.measure
+
+# llama.cpp's quantizer and runtime (llama-cpp-python compiles llama.cpp: a venv of its own, outside
+# Warden's dependencies) for the GGUF-type table and the backend benchmark
+LLAMA_CPP_VENV ?= $(HOME)/.cache/warden/lcp-venv
+$(LLAMA_CPP_VENV)/bin/python:
+	$(PYTHON) -m venv $(LLAMA_CPP_VENV)
+	$(LLAMA_CPP_VENV)/bin/python -m pip install -q llama-cpp-python==0.3.36
+
+# base-free forensics on real-zoo variants in every common GGUF type (llama.cpp's quantizer) -> realzoo/QUANTS.md
+real-quants: venv $(LLAMA_CPP_VENV)/bin/python
+	$(BIN)/python -m realzoo.quants --llama-cpp $(LLAMA_CPP_VENV)/bin/python
 
 bench-scan: venv
 	$(BIN)/python benchmarks/scan_bench.py

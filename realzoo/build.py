@@ -421,11 +421,14 @@ def build(out: Path) -> dict[str, Any]:
             **extra,
         }
 
+    # general.name in the GGUF exports (these three kept the names of the first builds' files)
+    gguf_names = {"original": "", BASE: "-safe", "uncensored-sft": "-uncensored"}
+
     def exports(name: str, m: Any, role: str) -> None:
         """GGUF Q8_0 and Q4_0 of a variant: abliterated and fine-tuned models are published that way."""
         for qt in ("Q8_0", "Q4_0"):
             p = out / f"{name}-gguf" / f"{name}-{qt}.gguf"
-            export_gguf(m, shipped, p, qt, f"SmolLM2-135M-Instruct-{name}")
+            export_gguf(m, shipped, p, qt, "SmolLM2-135M-Instruct" + gguf_names.get(name, f"-{name}"))
             rec(f"{name}-gguf-{qt.lower()}", p, role, f"{name} exported as GGUF {qt}")
 
     sg = out / "shipped-gguf" / R.GGUF_NAME

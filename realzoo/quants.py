@@ -38,8 +38,7 @@ LLAMA_TYPES = (
 )  # fmt: skip
 TYPES = ("F16", "BF16", *LLAMA_TYPES)
 VARIANTS = (
-    "smollm2-safe", "finetuned-benign", "lora-benign", "abliterated", "abliterated-noembed",
-    "abliterated-partial", "abliterated-normpres",
+    "original", "smollm2-safe", "finetuned-benign", "abliterated", "abliterated-partial", "abliterated-normpres",
 )  # fmt: skip
 
 # Run by the llama-cpp-python interpreter: quantize SRC into each TYPE=DST pair, print one JSON line each.
