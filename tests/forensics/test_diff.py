@@ -169,3 +169,28 @@ def test_gguf_against_safetensors_base(tiny_llama: Path, tmp_path: Path, qtype: 
     _, found = diff(abl, tiny_llama)
     f = found["FORENSICS-ABLATION-DIRECTIONAL"]
     assert f.evidence["subtype"] == "classic" and f.evidence["edited_writers"] == 8
+
+
+def test_classic_ablation_stored_in_bf16_with_outlier_dims(tiny_llama: Path, tmp_path: Path) -> None:
+    """As abliterations are published: the edit made in float on bf16 weights, the result stored in
+    bf16, against the bf16 base. Real embeddings have a few high-magnitude dimensions; bf16 re-rounding
+    noise scales with each weight, so it concentrates there and lifts singular values of the
+    embedding's change over the noise edge (rank 4, s1 at 99.9%). SmolLM2's classic abliteration read
+    'partial' plus a LoRA merge of the embedding that way; it must read classic with its embedding."""
+    emb = "model.embed_tokens.weight"
+    sd = E.load(tiny_llama / "model.safetensors")
+    g = torch.Generator().manual_seed(int(torch.randint(0, 2**31, ())))
+    dims = torch.randperm(64, generator=g)[:3]
+    scale = torch.ones(64)
+    scale[dims] = 30.0
+    sd[emb] = sd[emb] * scale
+    bf = E.cast(sd, torch.bfloat16)
+    base = E.save(bf, tmp_path / "base", like=tiny_llama)
+    r = E.random_direction(64, int(torch.randint(0, 10_000, (), generator=g)))
+    edited = E.ablate(E.cast(bf, torch.float32), MD.llama_writers(4), r, 1.0, embedding=emb)
+    rep, found = diff(E.save(E.cast(edited, torch.bfloat16), tmp_path / "abl", like=tiny_llama), base)
+    t = {x["name"]: x for x in rep.data["forensics"]["diff"]["tensors"]}[emb]
+    assert t["rank"] > 1 and t["sv_rel"][0] ** 2 > 0.99  # the situation this test is about
+    f = found["FORENSICS-ABLATION-DIRECTIONAL"]
+    assert f.evidence["subtype"] == "classic" and f.evidence["embedding_edited"], f.evidence
+    assert "FORENSICS-LORA-MERGE" not in found and "FORENSICS-FULL-FINETUNE" not in found, set(found)

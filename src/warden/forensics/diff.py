@@ -114,14 +114,23 @@ def _is_writer(t: TensorDiff) -> bool:
     return t.role in (Role.ATTN_OUT.value, Role.MLP_OUT.value)
 
 
+def _directional_rank(t: TensorDiff, cfg: DiffConfig) -> bool:
+    """Rank 1-3, or one singular value holding ``rank1_energy`` of the change on its own. The second
+    case is a rank-one edit stored in a coarser dtype: re-rounding W + dW to bf16 adds noise that is
+    not i.i.d. (it scales with each weight), so a few of its singular values clear the noise edge —
+    SmolLM2's classically abliterated embedding (49152 x 576, bf16) reads rank 4 with s1 at 99.9%."""
+    if t.rank is None or t.rank < 1:
+        return False
+    return t.rank <= 3 or (bool(t.sv_rel) and t.sv_rel[0] ** 2 >= cfg.rank1_energy)
+
+
 def _ablation_form(t: TensorDiff, cfg: DiffConfig) -> bool:
     """dW = -w r (r^T W): rank 1 (<= 3), the change opposes the base along its top direction.
     Norm-preserving ablation (rank 2-3) re-scales rows afterwards, which loosens the alignment of
     r^T dW with r^T W, so it is accepted with a looser cosine when the energy along r clearly dropped."""
     if not (
         t.status == "changed"
-        and t.rank is not None
-        and 1 <= t.rank <= 3
+        and _directional_rank(t, cfg)
         and t.direction is not None
         and (t.lowrank_energy or 0.0) >= cfg.rank1_energy
         and t.ablation_cos is not None
@@ -161,7 +170,7 @@ def _ablation_verdict(
     # writers along the same direction (globally, or as their own layer's) that missed the strict form
     layer_dirs = {t.layer: t.direction for t in abl if t.layer is not None}
     for t in writers:
-        if t in abl or t.rank is None or not 1 <= t.rank <= 3 or t.direction is None:
+        if t in abl or not _directional_rank(t, cfg) or t.direction is None:
             continue
         ref = [cons] + ([layer_dirs[t.layer]] if t.layer in layer_dirs else [])
         if max(abs(float(t.direction @ v)) for v in ref) >= cfg.agree_cos:
