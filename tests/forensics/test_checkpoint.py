@@ -250,3 +250,23 @@ def test_gguf_all_writers_unreadable_says_so(llama_gguf_sd, tmp_path: Path) -> N
     assert [f.rule_id for f in rep.findings] == ["FORENSICS-QUANT-UNREADABLE"]
     stage = rep.stages["forensics"]
     assert stage.status.value == "skipped" and "Q8_1" in stage.reason, stage.reason
+
+
+def test_gguf_unknown_type_id_is_a_clear_error(llama_gguf_sd, tmp_path: Path) -> None:
+    """A type id gguf-py has never heard of (a newer llama.cpp type): gguf-py reads nothing of such a
+    file, so forensics stops with an error that says so and names the file, not 'malformed'."""
+    import struct
+
+    sd, cfg, _ = llama_gguf_sd
+    path = G.write_llama_gguf(sd, cfg, tmp_path / "new.gguf", "Q8_0")
+    data = bytearray(path.read_bytes())
+    name = b"blk.0.ffn_down.weight"
+    i = data.index(name) + len(name)
+    n_dims = struct.unpack_from("<I", data, i)[0]
+    unknown = max(int(q) for q in gguf.GGMLQuantizationType) + 7
+    struct.pack_into("<I", data, i + 4 + 8 * n_dims, unknown)
+    path.write_bytes(bytes(data))
+    with pytest.raises(WardenError) as exc:
+        run_forensics(path)
+    text = exc.value.diagnostics()
+    assert "new.gguf" in text and "does not know" in text and str(unknown) in text

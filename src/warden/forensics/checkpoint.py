@@ -357,6 +357,15 @@ def _open_gguf(ref: str, path: Path) -> Checkpoint:
 
     try:
         reader = gguf.GGUFReader(str(path), "r")
+    except ValueError as exc:
+        if "GGMLQuantizationType" in str(exc):  # gguf-py reads no tensor of a file holding one such type
+            raise FormatError(
+                f"a tensor has a GGML type id gguf {_gguf_version()} does not know ({exc}); a newer "
+                "llama.cpp type or a damaged file: nothing in it can be read for forensics",
+                path=str(path),
+                hint="run `warden scan` on it (its own parser names the tensor); upgrade gguf",
+            ) from exc
+        raise FormatError(f"malformed GGUF: {type(exc).__name__}: {exc}"[:400], path=str(path)) from exc
     except Exception as exc:  # noqa: BLE001 - any parse failure of the container
         raise FormatError(f"malformed GGUF: {type(exc).__name__}: {exc}"[:400], path=str(path)) from exc
     arch = _gguf_field(reader, "general.architecture")
