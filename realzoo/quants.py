@@ -38,7 +38,7 @@ LLAMA_TYPES = (
 )  # fmt: skip
 TYPES = ("F16", "BF16", *LLAMA_TYPES)
 VARIANTS = (
-    "original", "smollm2-safe", "finetuned-benign", "abliterated", "abliterated-partial", "abliterated-normpres",
+    "original", "smollm2-safe", "abliterated", "abliterated-partial", "abliterated-normpres",
 )  # fmt: skip
 
 # Run by the llama-cpp-python interpreter: quantize SRC into each TYPE=DST pair, print one JSON line each.
