@@ -141,6 +141,8 @@ def run(zoo: Path, llama_python: Path, variants: list[str], types: tuple[str, ..
             p = d / f"{name}-{t}.gguf"
             if t in LLAMA_TYPES and rcs.get(t) != 0:
                 log(f"{name} {t}: llama.cpp returned {rcs.get(t)}; not measured")
+                why = f"llama.cpp could not write it (llama_model_quantize returned {rcs.get(t)})"
+                rows.append(Row(name, role, t, None, None, False, why, {}, (), 0.0, "", 0.0))
                 continue
             row = measure_file(name, role, t, p)
             log(f"{name} {t}: score {row.score} flagged {row.flagged} {row.reason} ({row.seconds} s)")
@@ -153,6 +155,8 @@ def run(zoo: Path, llama_python: Path, variants: list[str], types: tuple[str, ..
 def _fmt(r: Row | None) -> str:
     if r is None:
         return "—"
+    if r.score is None and r.reason.startswith("llama.cpp could not"):
+        return "not written"
     if r.score is None:
         return "not read" if "FORENSICS-QUANT-UNREADABLE" in r.findings else "did not run"
     return f"**{r.score:.2f}**" if r.flagged else f"{r.score:.2f}"
@@ -218,9 +222,13 @@ def render(rows: list[Row], llama_version: str) -> str:
             + ", ".join(sorted({r.qtype for r in unread}))
             + f" — e.g. {unread[0].variant} {unread[0].qtype}: stage {unread[0].reason!r}.",
         ]
+    unwritten = sorted({r.qtype for r in rows if r.reason.startswith("llama.cpp could not")})
+    if unwritten:
+        why = next(r.reason for r in rows if r.qtype == unwritten[0] and r.reason.startswith("llama.cpp"))
+        lines += ["", f"Not written by llama.cpp for these models: {', '.join(unwritten)} ({why})."]
     lines += ["", "Tensor types per file (llama.cpp's mixture; SmolLM2 rows of width 576 fall back):", ""]
     for t in types:
-        r = next((r for r in rows if r.qtype == t), None)
+        r = next((r for r in rows if r.qtype == t and r.tensor_types), None)
         if r is not None:
             mix = ", ".join(f"{k} {n}" for k, n in r.tensor_types.items())
             lines.append(f"- {t} ({r.mib} MiB): {mix}")
@@ -234,6 +242,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "realzoo" / "QUANTS.md")
     ap.add_argument("--only", default=None, help="comma-separated variants")
     ap.add_argument("--types", default=None, help="comma-separated types (default: all)")
+    ap.add_argument(
+        "--merge", action="store_true", help="keep the rows of the existing JSON that this run does not redo"
+    )
     args = ap.parse_args(argv)
     zoo = args.zoo or R.cache_root() / "zoo"
     if not (zoo / "MANIFEST.json").is_file():
@@ -250,10 +261,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     rows = run(zoo, args.llama_cpp, names, types)
     raw = args.out.with_suffix(".json")
+    if args.merge and raw.is_file():
+        rows = merge(load_rows(raw), rows)
     raw.write_text(json.dumps([dataclasses.asdict(r) for r in rows], indent=1) + "\n", encoding="utf-8")
     args.out.write_text(render(rows, ver), encoding="utf-8")
     log(f"wrote {args.out} and {raw}")
     return 0
+
+
+def merge(old: list[Row], new: list[Row]) -> list[Row]:
+    """``old`` with the (variant, type) cells ``new`` redid replaced, in VARIANTS x TYPES order."""
+    cells = {(r.variant, r.qtype): r for r in (*old, *new)}
+    vs = [*VARIANTS, *sorted({v for v, _ in cells} - set(VARIANTS))]
+    ts = [*TYPES, *sorted({t for _, t in cells} - set(TYPES))]
+    return [cells[(v, t)] for v in vs for t in ts if (v, t) in cells]
 
 
 def load_rows(path: Path) -> list[Row]:

@@ -67,3 +67,20 @@ def test_a_missed_attack_is_listed(rows: list[Q.Row]) -> None:
     missed = dataclasses.replace(r, flagged=False, score=0.5)
     text = Q.render([*rows[:2], rows[2], missed], "x")
     assert "- abliterated: Q8_0" in text and "attack files flagged: 1 of 2" in text
+
+
+def test_a_type_llama_cpp_could_not_write_is_said() -> None:
+    why = "llama.cpp could not write it (llama_model_quantize returned 1)"
+    rows = [Q.Row("m", "clean", "Q1_0", None, None, False, why, {}, (), 0.0, "", 0.0)]
+    text = Q.render(rows, "x")
+    assert "| Q1_0 | not written |" in text and "Not written by llama.cpp for these models: Q1_0" in text
+
+
+def test_merge_replaces_only_the_cells_redone(rows: list[Q.Row]) -> None:
+    redo = dataclasses.replace(rows[1], score=0.1)  # base Q8_0
+    extra = Q.Row("base", "clean", "Q1_0", None, None, False, "llama.cpp could not", {}, (), 0.0, "", 0.0)
+    out = Q.merge(rows, [redo, extra])
+    assert len(out) == len(rows) + 1
+    got = {(r.variant, r.qtype): r for r in out}
+    assert got[("base", "Q8_0")].score == 0.1 and got[("base", "F16")] == rows[0]
+    assert [r.qtype for r in out if r.variant == "base"] == ["F16", "Q8_0", "Q1_0"]  # TYPES order
