@@ -270,3 +270,21 @@ def test_gguf_unknown_type_id_is_a_clear_error(llama_gguf_sd, tmp_path: Path) ->
         run_forensics(path)
     text = exc.value.diagnostics()
     assert "new.gguf" in text and "does not know" in text and str(unknown) in text
+
+
+def test_llama_cpp_q1_0_file_is_reported_not_read() -> None:
+    """A file llama.cpp itself wrote in a type gguf cannot dequantize (tests/forensics/data/README.md):
+    one finding naming the type and how many tensors, the stage skipped with that reason."""
+    path = Path(__file__).parent / "data" / "organism-base-Q1_0.gguf"
+    if gguf_type_readable_q1():
+        pytest.skip("this gguf can dequantize Q1_0: the file is an ordinary one for it")
+    rep = run_forensics(path)
+    found = [f for f in rep.findings if f.rule_id == "FORENSICS-QUANT-UNREADABLE"]
+    assert len(found) == 1 and found[0].evidence["type"] == "Q1_0" and found[0].evidence["tensors"] == 29
+    assert rep.stages["forensics"].status.value == "skipped" and "Q1_0" in rep.stages["forensics"].reason
+
+
+def gguf_type_readable_q1() -> bool:
+    from warden.forensics.checkpoint import gguf_type_readable
+
+    return gguf_type_readable(int(gguf.GGMLQuantizationType.Q1_0))
