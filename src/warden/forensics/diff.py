@@ -139,7 +139,7 @@ def _ablation_form(t: TensorDiff, cfg: DiffConfig) -> bool:
     if t.ablation_cos <= -cfg.ablation_cos:
         return True
     return (
-        t.rank >= 2
+        (t.rank or 0) >= 2
         and t.ablation_cos <= -cfg.np_ablation_cos
         and (t.energy_drop or 0.0) >= cfg.np_energy_drop
     )
