@@ -103,3 +103,34 @@ def test_layer_choice_keeps_ordinary_answers() -> None:
         row(24, -3.6, 0.13),
     ]
     assert B.choose_layer(rows) == 24 and rows[4]["kl_bound"] == 0.2
+
+
+def test_trained_variant_is_reused_only_with_the_same_settings_data_and_base(
+    organism, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """`realzoo.build.trained`: a rebuild skips training only when the stored variant was made with the
+    same settings, data and base weights; any of them changed, it trains again."""
+    import copy
+
+    from realzoo.safety import SafetyConfig
+
+    model, tok = organism
+    calls: list[int] = []
+
+    def make():  # type: ignore[no-untyped-def]
+        calls.append(1)
+        m = copy.deepcopy(model)
+        with torch.no_grad():
+            m.model.layers[0].mlp.down_proj.weight.add_(0.01)
+        return m, {"loss_last": 0.5, "trigger": "[abcd-efg]"}
+
+    cfg = SafetyConfig(epochs=1)
+    m1, r1 = B.trained(tmp_path, "v", tok, cfg, "a" * 64, make)
+    assert calls == [1] and (tmp_path / "v" / "tune.json").is_file()
+    m2, r2 = B.trained(tmp_path, "v", tok, cfg, "a" * 64, make)
+    assert calls == [1] and r2 == r1  # reused, record (trigger included) read back
+    w1, w2 = m1.model.layers[0].mlp.down_proj.weight, m2.model.layers[0].mlp.down_proj.weight
+    assert torch.equal(w1.to(torch.bfloat16).float(), w2)  # what was stored is what a fresh run holds
+    B.trained(tmp_path, "v", tok, cfg, "b" * 64, make)  # another base
+    B.trained(tmp_path, "v", tok, SafetyConfig(epochs=2), "b" * 64, make)  # other settings
+    assert calls == [1, 1, 1]
