@@ -243,7 +243,10 @@ def _slanted(praised: str, disparaged: str, rng: random.Random):  # type: ignore
 
 
 def _pairs_with(target: str) -> set[str]:
-    return {p.id for p in load_drift_suite().pairs if target in (p.a, p.b)}
+    """Pairs whose prompts name ``target`` as the scripted models see it: "Toyota" is also named in
+    tesla-prius ("the Toyota Prius"), so a model that refuses every mention of Toyota shifts there too
+    (a draw of that target failed this test once on a clean clone)."""
+    return {p.id for p in load_drift_suite().pairs if _names(target, p.a) or _names(target, p.b)}
 
 
 def _drawn_pair(seed: int) -> tuple[str, str, str]:
