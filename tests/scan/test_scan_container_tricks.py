@@ -14,6 +14,7 @@ from pathlib import Path
 from tests.samples import containers as C
 from tests.samples import pickles as P
 from warden.formats import default_scanners
+from warden.formats.interface import HEAD_BYTES
 from warden.report.model import Severity, StageStatus
 from warden.scan.api import scan_model
 from warden.scan.core import Scanner
@@ -45,7 +46,11 @@ def test_zip_after_arbitrary_prefix(canary: Path, tmp_path: Path) -> None:
         p for f in findings if f.rule_id == "ZIP-INCONSISTENT-HEADERS" for p in f.evidence["problems"]
     ]
     assert any(f"{len(prefix)} bytes precede the archive" in p for p in problems)
-    assert scanner.outcomes[-1].format == "zipfile"
+    # the outcome names the scanner that claims the head; random bytes sometimes sniff as a pickle
+    # (about 4% of draws: the pickle is then walked first and the zip at the tail after it), otherwise
+    # the zip found at the tail is the file's format
+    claimed = scanner.pick(data[:HEAD_BYTES], "model.bin")
+    assert scanner.outcomes[-1].format == (claimed.name if claimed else "zipfile")
 
 
 def test_zip_after_a_pickle_is_both(canary: Path, tmp_path: Path) -> None:
