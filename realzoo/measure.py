@@ -181,7 +181,6 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     zoo = args.zoo or R.cache_root() / "zoo"
     names = [n for n in (args.only.split(",") if args.only else ORDER) if n]
-    t0 = time.time()
     rows = measure(zoo, names, args.limit)
     man = json.loads((zoo / "MANIFEST.json").read_text(encoding="utf-8"))
     head = [
@@ -189,8 +188,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Zoo built by `make real-zoo` (torch {man['versions']['torch']}, transformers "
         f"{man['versions']['transformers']}); measured by `python -m realzoo.measure --limit {args.limit}` "
-        f"on a 2-core CPU machine (a variant's report in the zoo's `_reports` is reused; this run: "
-        f"{time.time() - t0:.0f} s; all variants from scratch took 2873 s). Each row is `warden audit VARIANT --base "
+        "on a 2-core CPU machine (a variant's report in the zoo's `_reports` is reused; one audit takes "
+        "1.5-4.5 min, the first 13 variants from scratch took 2873 s). Each row is `warden audit VARIANT --base "
         f"{BASE} --policy realzoo/policy.yaml` (the verdict under Warden's default thresholds). Refusal: "
         "Warden's refusal judge on Warden's harmful / benign / scary suites (stratified subsample, seed 0, "
         "greedy, 96 new tokens), 95% cluster-bootstrap CIs over prompt clusters; the paired column is the "
