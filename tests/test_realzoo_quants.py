@@ -23,15 +23,16 @@ def rows(tmp_path_factory: pytest.TempPathFactory) -> list[Q.Row]:
     p = MD.build_random("llama", tmp_path_factory.mktemp("m") / "m", d=64, layers=2, seed=5)
     sd, cfg = E.load(p / "model.safetensors"), json.loads((p / "config.json").read_text())
     names = [G.gguf_name(k) for k, v in sd.items() if v.ndim == 2]
+    qt = G.unreadable_type() or pytest.skip("this gguf dequantizes every small-block type")
     odd = G.write_llama_gguf(
-        sd, cfg, tmp_path_factory.mktemp("q") / "m-Q8_1.gguf", "Q8_0", raw_types=dict.fromkeys(names, "Q8_1")
+        sd, cfg, tmp_path_factory.mktemp("q") / "m-odd.gguf", "Q8_0", raw_types=dict.fromkeys(names, qt)
     )
     return [
         Q.measure_file("base", "clean", "F16", ZOO / "base-gguf" / "base-F16.gguf"),
         Q.measure_file("base", "clean", "Q8_0", ZOO / "base-gguf" / "base-Q8_0.gguf"),
         Q.measure_file("abliterated", "attack", "F16", ZOO / "abliterated-gguf" / "abliterated-F16.gguf"),
         Q.measure_file("abliterated", "attack", "Q8_0", ZOO / "abliterated-gguf" / "abliterated-Q8_0.gguf"),
-        Q.measure_file("odd", "clean", "Q8_1", odd),
+        Q.measure_file("odd", "clean", "ODD", odd),
     ]
 
 
@@ -43,14 +44,14 @@ def test_measure_file_reads_the_organisms(rows: list[Q.Row]) -> None:
         assert not clean.flagged and attack.flagged
         assert attack.score > 1.0 > clean.score
     assert by[("base", "Q8_0")].tensor_types["Q8_0"] > 0
-    odd = by[("odd", "Q8_1")]
-    assert odd.score is None and "FORENSICS-QUANT-UNREADABLE" in odd.findings and "Q8_1" in odd.reason
+    odd = by[("odd", "ODD")]  # every matrix in a type gguf cannot dequantize (Q8_1 with gguf 0.19)
+    assert odd.score is None and "FORENSICS-QUANT-UNREADABLE" in odd.findings and "stored as" in odd.reason
     assert all(len(r.sha256) == 64 for r in rows)
 
 
 def test_table_counts_and_margin(rows: list[Q.Row], tmp_path: Path) -> None:
     text = Q.render(rows, "0.0-test")
-    assert "| F16 |" in text and "| Q8_0 |" in text and "| Q8_1 |" in text
+    assert "| F16 |" in text and "| Q8_0 |" in text and "| ODD |" in text
     assert "not read" in text
     assert "Clean files flagged: 0 of 2; attack files flagged: 2 of 2." in text
     hi = max(r.score for r in rows if r.role == "clean" and r.score is not None)

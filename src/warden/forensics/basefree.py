@@ -130,7 +130,7 @@ def band_windows(n_layers: int, centres: list[int], widths: tuple[int, ...]) -> 
 def run_basefree(
     ck: Checkpoint, layout: Layout, cfg: BaseFreeConfig, progress: Progress | None = None
 ) -> BaseFreeResult:
-    if layout.spec is not None and not layout.writers and ck.unreadable:
+    if layout.writers_unreadable:
         types = ", ".join(sorted(set(ck.unreadable.values())))
         return BaseFreeResult(ran=False, reason=f"no readable residual writers: stored as {types}")
     if not layout.known or layout.d_model is None:

@@ -62,7 +62,6 @@ class Checkpoint:
     # GGUF tensors in a GGML type gguf-py cannot dequantize: tensor -> type name (kept in ``tensors``,
     # so pairing with a base still sees them; the layout leaves them out of the analysis)
     unreadable: dict[str, str] = field(default_factory=dict)
-    quant_problems: list[tuple[str, str, str]] = field(default_factory=list)  # (file, type, message)
     _files: set[str] = field(default_factory=set, repr=False)  # safetensors files whose header parsed
     _gguf: Any = field(default=None, repr=False)
     _gguf_tensors: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -360,7 +359,7 @@ def _open_gguf(ref: str, path: Path) -> Checkpoint:
     except ValueError as exc:
         if "GGMLQuantizationType" in str(exc):  # gguf-py reads no tensor of a file holding one such type
             raise FormatError(
-                f"a tensor has a GGML type id gguf {_gguf_version()} does not know ({exc}); a newer "
+                f"a tensor has a GGML type id gguf {gguf_version()} does not know ({exc}); a newer "
                 "llama.cpp type or a damaged file: nothing in it can be read for forensics",
                 path=str(path),
                 hint="run `warden scan` on it (its own parser names the tensor); upgrade gguf",
@@ -399,18 +398,6 @@ def _open_gguf(ref: str, path: Path) -> Checkpoint:
         ck._gguf_tensors[t.name] = t
         if ck.tensors[t.name].is_float and not gguf_type_readable(int(t.tensor_type)):
             ck.unreadable[t.name] = t.tensor_type.name
-    by_type: dict[str, list[str]] = {}
-    for name, qtype in ck.unreadable.items():
-        by_type.setdefault(qtype, []).append(name)
-    for qtype, names in sorted(by_type.items()):
-        ck.quant_problems.append(
-            (
-                path.name,
-                qtype,
-                f"{len(names)} tensor(s) stored as {qtype}, a GGML type gguf {_gguf_version()} cannot "
-                f"dequantize (e.g. {', '.join(names[:3])}); left out of the weight analysis",
-            )
-        )
     return ck
 
 
@@ -433,7 +420,15 @@ def gguf_type_readable(qtype: int) -> bool:
     return True
 
 
-def _gguf_version() -> str:
+def unreadable_by_type(ck: Checkpoint) -> dict[str, list[str]]:
+    """GGML type -> the tensors stored in it that gguf cannot dequantize, types sorted."""
+    by_type: dict[str, list[str]] = {}
+    for name, qtype in ck.unreadable.items():
+        by_type.setdefault(qtype, []).append(name)
+    return dict(sorted(by_type.items()))
+
+
+def gguf_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     try:

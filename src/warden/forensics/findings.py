@@ -11,7 +11,7 @@ import numpy as np
 from warden.forensics import rules as R
 from warden.forensics.activation import ActivationResult, Combined
 from warden.forensics.basefree import BaseFreeResult
-from warden.forensics.checkpoint import Checkpoint
+from warden.forensics.checkpoint import Checkpoint, gguf_version, unreadable_by_type
 from warden.forensics.diff import DiffResult
 from warden.forensics.layout import Layout
 from warden.forensics.lineage import LineageResult
@@ -45,19 +45,20 @@ def bootstrap_median(xs: list[float], n_boot: int = 1000, seed: int = 0) -> tupl
 def _quant_findings(ck: Checkpoint, extra: dict[str, Any] | None = None) -> list[Finding]:
     """One finding per GGML type the installed gguf cannot dequantize (not one per tensor)."""
     out = []
-    for f, qtype, msg in ck.quant_problems:
-        names = [n for n, t in ck.unreadable.items() if t == qtype]
-        ev = {"type": qtype, "tensors": len(names), "examples": names[:5], "error": msg}
-        out.append(
-            R.QUANT_UNREADABLE(Location(file=f, tensor=names[0] if names else None), ev | (extra or {}))
+    for qtype, names in unreadable_by_type(ck).items():
+        msg = (
+            f"{len(names)} tensor(s) stored as {qtype}, a GGML type gguf {gguf_version()} cannot "
+            f"dequantize (e.g. {', '.join(names[:3])}); left out of the weight analysis"
         )
+        ev = {"type": qtype, "tensors": len(names), "examples": names[:5], "error": msg}
+        out.append(R.QUANT_UNREADABLE(_loc(ck, names[0]), ev | (extra or {})))
     return out
 
 
 def layout_findings(ck: Checkpoint, layout: Layout) -> list[Finding]:
     out = [R.UNREADABLE(Location(file=f), {"error": msg}) for f, msg in ck.problems]
     out += _quant_findings(ck)
-    if not layout.known and not (layout.spec is not None and ck.unreadable):  # known, but unreadable
+    if not layout.known and not layout.writers_unreadable:
         out.append(
             R.UNKNOWN_ARCH(
                 _loc(ck), {"declared": layout.declared, "d_model": layout.d_model, "tensors": len(ck.tensors)}

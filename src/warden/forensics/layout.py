@@ -22,10 +22,16 @@ class Layout:
     embedding: str | None
     lm_head: str | None
     skipped: tuple[tuple[str, str], ...] = field(default=())  # (tensor, why it was left out)
+    unreadable: int = 0  # tensors left out because gguf cannot dequantize their type
 
     @property
     def known(self) -> bool:
         return self.spec is not None and bool(self.writers)
+
+    @property
+    def writers_unreadable(self) -> bool:
+        """A known architecture with no residual writer left: every one is in an unreadable type."""
+        return self.spec is not None and not self.writers and self.unreadable > 0
 
     @property
     def layer_norm(self) -> bool:
@@ -80,6 +86,7 @@ def build_layout(ck: Checkpoint) -> Layout:
         embedding=embedding,
         lm_head=lm_head,
         skipped=tuple(skipped),
+        unreadable=len(ck.unreadable),
     )
 
 
