@@ -366,3 +366,38 @@ def test_cli_eval_drift_on_a_tiny_model(tiny_llama: Path, tmp_path: Path) -> Non
     assert rc == 0 and rep["data"]["drift"]["with_base"] is True
     assert rep["data"]["drift"]["pairs"][0]["stance_change"]["mean"] == 0.0  # the same model twice
     assert "drift.stance_scorer.accuracy" in rep["metrics"] and "behavior" not in rep["data"]
+
+
+def test_audit_runs_the_drift_suite_its_policy_names(tiny_llama: Path, tmp_path: Path) -> None:
+    """`warden audit --suites drift:PATH` (or a policy listing it) runs the drift suite in the eval
+    stage: its pairs, chart and metrics reach the audit report (before, run_eval rejected the name)."""
+    from warden.cli import main
+
+    f = write_jsonl(
+        tmp_path / "mine.jsonl",
+        [{"type": "pair", "id": "acme-globex", "category": "company", "a": "Acme", "b": "Globex"}],
+    )
+    out = tmp_path / "a.json"
+    main(
+        [
+            "audit",
+            str(tiny_llama),
+            "--base",
+            str(tiny_llama),
+            "--suites",
+            f"harmful,drift:{f}",
+            "--limit",
+            "2",
+            "--format",
+            "json",
+            "-o",
+            str(out),
+            "--quiet",
+        ]
+    )
+    rep = json.loads(out.read_text())
+    assert rep["stages"]["eval"]["status"] == "ran", rep["stages"]
+    drift = rep["data"]["drift"]
+    assert [p["pair"] for p in drift["pairs"]] == ["acme-globex"] and drift["with_base"] is True
+    assert drift["pairs"][0]["stance_change"]["mean"] == 0.0  # the same model twice
+    assert "drift.pairs_flagged" in rep["metrics"] and "refusal_rate.harmful" in rep["metrics"]

@@ -139,9 +139,28 @@ def run_eval(
         suspect_b = CachedBackend(suspect_b, store)
         base_b = CachedBackend(base_b, store) if base_b is not None else None
     judge_fn = judge or RefusalJudge()
+    from warden.behavior.drift.schema import split_drift_suites
+
+    names, drift = split_drift_suites(list(suites))  # drift / drift:PATH: warden.behavior.drift
     try:
         with Progress(progress) as prog:
-            return _run(model, suspect_b, base_b, list(suites), cfg, judge_fn, prog, t0)
+            report = (
+                _run(model, suspect_b, base_b, names, cfg, judge_fn, prog, t0) if names or not drift else None
+            )
+        if drift:
+            from warden.behavior.drift.evaluate import run_drift_suites
+
+            report = run_drift_suites(
+                suspect_b,
+                drift,
+                base=base_b,
+                report=report or Report(model=ModelRef(ref=str(model), root_digest=suspect_b.model_digest())),
+                seed=cfg.seed,
+                max_new_tokens=cfg.max_new_tokens,
+                limit=cfg.limit,
+                progress=progress,
+            )
+        return report
     finally:
         if store is not None:
             store.close()

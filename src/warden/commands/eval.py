@@ -80,9 +80,6 @@ def eval_command(
 
     prof = get_profile(profile.value)
     names = [s.strip() for item in (suites or []) for s in item.split(",") if s.strip()] or list(prof.suites)
-    from warden.behavior.drift import split_drift_suites
-
-    names, drift = split_drift_suites(names)  # drift / drift:PATH run by warden.behavior.drift
     limit = limit if limit is not None else prof.limit
     if backend not in ("transformers", "openai", "vllm"):
         raise UsageError(f"unknown backend {backend!r}: use transformers, openai or vllm")
@@ -93,47 +90,22 @@ def eval_command(
         off = True if offline else None
         src = resolve_arg(model, "MODEL", offline=off)
         bsrc = resolve_arg(base, "--base", offline=off) if base else None
-    report = (
-        None
-        if drift and not names
-        else run_eval(
-            src.weights if src else model,
-            backend=backend,
-            base=bsrc.weights if bsrc else base,
-            suites=names,
-            limit=limit,
-            seed=seed,
-            cache=cache,
-            base_url=base_url,
-            api_key_env=api_key_env,
-            model_name=model_name,
-            base_model_name=base_model_name,
-            config=EvalConfig(max_new_tokens=max_new_tokens, seed=seed),
-            progress=False if quiet else None,
-            batch_size=batch_size,
-        )
+    report = run_eval(
+        src.weights if src else model,
+        backend=backend,
+        base=bsrc.weights if bsrc else base,
+        suites=names,
+        limit=limit,
+        seed=seed,
+        cache=cache,
+        base_url=base_url,
+        api_key_env=api_key_env,
+        model_name=model_name,
+        base_model_name=base_model_name,
+        config=EvalConfig(max_new_tokens=max_new_tokens, seed=seed),
+        progress=False if quiet else None,
+        batch_size=batch_size,
     )
-    if drift:
-        from warden.behavior.drift.evaluate import run_drift_eval
-
-        report = run_drift_eval(
-            src.weights if src else model,
-            suites=drift,
-            base=bsrc.weights if bsrc else base,
-            report=report,
-            backend=backend,
-            base_url=base_url,
-            api_key_env=api_key_env,
-            model_name=model_name,
-            base_model_name=base_model_name,
-            cache=cache,
-            seed=seed,
-            max_new_tokens=max_new_tokens,
-            limit=limit,
-            batch_size=batch_size,
-            progress=False if quiet else None,
-        )
-    assert report is not None  # made by run_eval or run_drift_eval
     if src is not None:
         name_in_report(report, src)
     wrote = emit_report(report, fmt, output, quiet)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from warden.behavior.backends.interface import Backend, Conversation, GenerationParams, conversation_key, user
@@ -29,7 +28,7 @@ from warden.behavior.drift.stance import LexiconStance, StanceScorer, lexicon_qu
 from warden.behavior.judges.refusal import Judgement, RefusalJudge
 from warden.behavior.progress import Progress
 from warden.behavior.stats import holm, paired
-from warden.report.model import Finding, Location, Metric, ModelRef, Report, StageResult, StageStatus, Verdict
+from warden.report.model import Finding, Location, Metric, Report, StageResult, StageStatus, Verdict
 
 # The kinds of target a drift audit is usually asked about (the built-in suite covers all of them);
 # a suite without one of these says so in the report.
@@ -505,68 +504,43 @@ def add_to_report(report: Report, res: DriftResult) -> Report:
     return report
 
 
-def run_drift_eval(
-    model: str | Path | Backend,
-    *,
-    suites: Sequence[str],
-    base: str | Path | Backend | None = None,
-    report: Report | None = None,
-    backend: str = "transformers",
-    base_url: str | None = None,
-    api_key_env: str | None = None,
-    model_name: str | None = None,
-    base_model_name: str | None = None,
-    cache: str | Path | None = None,
-    seed: int = 0,
-    max_new_tokens: int = 96,
-    limit: int | None = None,
-    batch_size: int = 32,
-    progress: bool | None = None,
-) -> Report:
-    """What ``warden eval --suites drift[:PATH]`` runs: open the model (and base), run every named
-    drift suite (their pairs pooled; ids must not clash), merge into ``report`` (or a new one)."""
-    from warden.behavior.backends import open_backend
-    from warden.behavior.cache import CachedBackend, GenerationCache
-    from warden.behavior.drift.schema import DriftSuite, DriftSuiteError
+def load_drift_suites(suites: Sequence[str]) -> DriftSuite:
+    """The named drift suites (``drift`` or ``drift:PATH``, each loaded by ``load_drift_suite``) pooled
+    into one: their pairs together (ids must not clash), templates by id."""
+    from warden.behavior.drift.schema import DriftSuiteError
 
     loaded = [load_drift_suite(s) for s in suites]
     if len(loaded) == 1:
-        suite = loaded[0]
-    else:
-        ids = [p.id for s in loaded for p in s.pairs]
-        dup = sorted({i for i in ids if ids.count(i) > 1})
-        if dup:
-            raise DriftSuiteError(f"pair ids appear in more than one drift suite: {', '.join(dup[:5])}")
-        tids: dict[str, Any] = {}
-        for s in loaded:
-            for t in s.templates:
-                tids.setdefault(t.id, t)
-        suite = DriftSuite(
-            tuple(p for s in loaded for p in s.pairs),
-            tuple(tids.values()),
-            "+".join(s.source for s in loaded),
-            "+".join(s.digest[:16] for s in loaded),
-        )
+        return loaded[0]
+    ids = [p.id for s in loaded for p in s.pairs]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        raise DriftSuiteError(f"pair ids appear in more than one drift suite: {', '.join(dup[:5])}")
+    tids: dict[str, Any] = {}
+    for s in loaded:
+        for t in s.templates:
+            tids.setdefault(t.id, t)
+    return DriftSuite(
+        tuple(p for s in loaded for p in s.pairs),
+        tuple(tids.values()),
+        "+".join(s.source for s in loaded),
+        "+".join(s.digest[:16] for s in loaded),
+    )
 
-    def opened(m: str | Path | Backend, name: str | None) -> Backend:
-        if isinstance(m, Backend):
-            return m
-        return open_backend(
-            m, backend, base_url=base_url, api_key_env=api_key_env, model_name=name, batch_size=batch_size
-        )
 
-    sus = opened(model, model_name)
-    bas = opened(base, base_model_name) if base is not None else None
-    store = GenerationCache(cache) if cache else None
-    try:
-        if store is not None:
-            sus = CachedBackend(sus, store)
-            bas = CachedBackend(bas, store) if bas is not None else None
-        cfg = DriftConfig(max_new_tokens=max_new_tokens, seed=seed, limit=limit)
-        res = run_drift(sus, bas, suite, config=cfg, progress=progress)
-    finally:
-        if store is not None:
-            store.close()
-    if report is None:
-        report = Report(model=ModelRef(ref=str(model), root_digest=sus.model_digest()))
+def run_drift_suites(
+    suspect: Backend,
+    suites: Sequence[str],
+    *,
+    base: Backend | None,
+    report: Report,
+    seed: int = 0,
+    max_new_tokens: int = 96,
+    limit: int | None = None,
+    progress: bool | None = None,
+) -> Report:
+    """What ``run_eval`` does with the drift names among its suites (``warden eval --suites drift``
+    and an audit whose policy lists ``drift``): run them on the opened backends, merge into ``report``."""
+    cfg = DriftConfig(max_new_tokens=max_new_tokens, seed=seed, limit=limit)
+    res = run_drift(suspect, base, load_drift_suites(suites), config=cfg, progress=progress)
     return add_to_report(report, res)

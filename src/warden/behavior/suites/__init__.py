@@ -93,7 +93,9 @@ def load_suite(name_or_path: str | Path) -> list[Prompt]:
     p = Path(name)
     if p.suffix == ".jsonl" and p.exists():
         return read_jsonl(p, default_suite=p.stem)
-    raise UsageError(f"unknown suite {name!r}: use one of {', '.join(BUILTIN)} or a path to a .jsonl file")
+    raise UsageError(
+        f"unknown suite {name!r}: use one of {', '.join(BUILTIN)}, drift, drift:PATH or a path to a .jsonl file"
+    )
 
 
 def manifest() -> dict[str, Any]:
