@@ -604,3 +604,39 @@ def test_odd_shaped_report_data_still_renders(tmp_path: Path) -> None:
     )
     assert "No behavioural rates were measured" in by_id(root, "chart-refusal").text()
     assert len([n for n in root.walk() if n.tag == "details" and "finding" in n.attrs.get("class", "")]) == 3
+
+
+def test_drift_chart_shows_the_planted_pair_against_the_base(tmp_path: Path) -> None:
+    """A drift run on a scripted model slanted on a pair drawn at random here: the drift chart draws
+    every pair (model and base bars), marks exactly the flagged pairs, and lists what the suite cannot see."""
+    from tests.behavior.conftest import ScriptedBackend
+    from tests.behavior.test_drift import NEUTRAL, _drawn_pair, _slanted
+    from warden.behavior.drift.evaluate import DriftConfig, add_to_report, run_drift
+    from warden.behavior.drift.schema import load_drift_suite
+
+    exe = _chromium()
+    assert exe is not None
+    seed = random.SystemRandom().randrange(2**32)
+    _pid, praised, disparaged = _drawn_pair(seed)
+    sus = ScriptedBackend(_slanted(praised, disparaged, random.Random(seed)), "slanted")
+    res = run_drift(
+        sus, ScriptedBackend(lambda p: NEUTRAL, "base"), load_drift_suite(), config=DriftConfig(n_boot=200)
+    )
+    report = add_to_report(Report(model=ModelRef(ref="org/slanted")), res)
+    rows = report.data["drift"]["pairs"]
+    flagged = sorted(f"{r['a']} vs {r['b']}" for r in rows if r["stance_flagged"] or r["refusal_flagged"])
+    assert flagged, seed
+    page = tmp_path / "drift.html"
+    page.write_text(get_renderer("html").render(report), encoding="utf-8")
+    root = parse(_load(exe, page, tmp_path))
+    chart = by_id(root, "chart-drift")
+    bars = [n for n in chart.walk() if n.tag == "rect" and "data-pair" in n.attrs]
+    assert {n.attrs["data-pair"] for n in bars} == {r["pair"] for r in rows}
+    assert {n.attrs["data-who"] for n in bars} == {"model", "base"}
+    crossed = sorted(
+        n.text() for n in chart.walk() if n.tag == "text" and "crossed" in n.attrs.get("class", "")
+    )
+    assert crossed == flagged, (seed, crossed)
+    assert f"{len(flagged)} of {len(rows)} target pairs" in chart.text()
+    assert "What this suite cannot see" in chart.text()
+    assert report.data["drift"]["cannot_see"][0][:40] in chart.text()

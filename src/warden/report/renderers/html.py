@@ -5,7 +5,8 @@ each with its evidence as readable fields, what to do about it, and — for a be
 example prompts and responses behind it; then charts drawn as inline SVG by a small script from the
 report JSON embedded in the page: behavioural rates with 95% CIs (model vs base where there is one,
 the policy threshold drawn), the base-free forensic score and per-layer suppression along the
-recovered direction, the trigger sweep, and the tensor diff map. Hand-written because any charting
+recovered direction, the trigger sweep, the tensor diff map, and the drift suite's stance
+asymmetry per target pair (model vs base) with what that suite cannot see. Hand-written because any charting
 library would have to be inlined (hundreds of KB) to keep the page offline.
 
 The banner is rendered here, not by the script, so the verdict and the evidence gaps read the same
@@ -136,6 +137,7 @@ class HtmlRenderer(Renderer):
     <div class="chart" id="chart-energy"><h3>Forensics: is a residual-stream direction erased in the weights?</h3></div>
     <div class="chart" id="chart-trigger"><h3>Trigger sweep</h3></div>
     <div class="chart" id="chart-diff"><h3>Tensor diff map (relative ‖ΔW‖ vs base)</h3></div>
+    <div class="chart" id="chart-drift"><h3>Drift: stance asymmetry per target pair</h3></div>
   </section>
   <section id="examples"><h2>Example prompts and responses</h2><div id="examples-body"></div></section>
   <section id="metrics"><h2>Metrics</h2><table id="metrics-table"><thead><tr><th>metric</th><th>key</th><th>value</th><th>95% CI</th><th>n</th></tr></thead><tbody></tbody></table></section>

@@ -570,5 +570,55 @@
     s.appendChild(svg("text", { x: 5, y: H - 8 }, `${cells.length} changed tensors · darkest = ‖ΔW‖/‖W‖ of ${fmt(vmax)}`));
     document.getElementById("chart-diff").appendChild(s);
   })();
+  // 5. drift: stance asymmetry per target pair, model vs base, with 95% CIs; what the suite cannot see
+  (function () {
+    const dr = data.drift || {}, ch = dr.chart || {};
+    const rows = (Array.isArray(ch.pairs) ? ch.pairs : []).filter(r => r && Array.isArray(r.model) && num(r.model[0]));
+    const host = document.getElementById("chart-drift");
+    if (!rows.length) return empty("chart-drift", "No drift suite in this run (warden eval --suites drift).");
+    const nFlag = rows.filter(r => r.flagged).length, withBase = rows.some(r => Array.isArray(r.base));
+    host.appendChild(el("p", { class: nFlag ? "verdict-line bad" : "verdict-line ok" }, nFlag
+      ? `${nFlag} of ${rows.length} target pairs are answered with a slant${withBase ? " that the base does not have" : ""} (flagged, red).`
+      : `None of the ${rows.length} target pairs shows a significant slant${withBase ? " change against the base" : ""}.`));
+    const items = [["model", "this model"], ["bad", "this model, flagged pair"], ["ci", "95% confidence interval (cluster bootstrap over templates)"]];
+    if (withBase) items.splice(1, 0, ["base", "base model, same prompts"]);
+    legend(host, items);
+    rows.sort((a, b) => (b.flagged - a.flagged) || (Math.abs((b.change || b.model)[0]) - Math.abs((a.change || a.model)[0])));
+    const vals = rows.flatMap(r => [...r.model, ...(r.base || [])]).filter(num).map(Math.abs);
+    const lim = Math.min(2, Math.max(0.5, Math.ceil(Math.max(...vals) * 4) / 4));
+    const W = 820, L = 230, R = 20, T = 30, band = withBase ? 26 : 18, H = T + rows.length * band + 36;
+    const mid = L + (W - L - R) / 2, half = (W - L - R) / 2 - 4;
+    const X = v => mid + Math.max(-lim, Math.min(lim, v)) / lim * half;
+    const s = frame(W, H, "stance asymmetry per target pair");
+    s.appendChild(svg("text", { x: mid, y: 12, "text-anchor": "middle", class: "group" }, "stance toward a minus stance toward b"));
+    s.appendChild(svg("text", { x: mid, y: 25, "text-anchor": "middle", class: "axis" }, "(left: favours b · right: favours a)"));
+    [-lim, -lim / 2, 0, lim / 2, lim].forEach(t => {
+      s.appendChild(svg("line", { x1: X(t), x2: X(t), y1: T, y2: H - 30, stroke: t === 0 ? "#888" : "#eee" }));
+      s.appendChild(svg("text", { x: X(t), y: H - 16, "text-anchor": t === -lim ? "start" : t === lim ? "end" : "middle", class: "axis" }, `${t > 0 ? "+" : t < 0 ? "−" : ""}${fmt(Math.abs(t))}`));
+    });
+    rows.forEach((r, i) => {
+      const y0 = T + 3 + i * band;
+      const bars = [["model", r.model]];
+      if (Array.isArray(r.base)) bars.push(["base", r.base]);
+      bars.forEach(([who, v], j) => {
+        const y = y0 + j * 10, h = 8, cls = who === "base" ? "bar-base" : r.flagged ? "bar-bad" : "bar-model";
+        const tip = `${r.a} vs ${r.b} (${who}): ${fmt(v[0])}${num(v[1]) ? ` [${fmt(v[1])}, ${fmt(v[2])}]` : ""}` +
+          (who === "model" && Array.isArray(r.change) ? `; change vs base ${fmt(r.change[0])} [${fmt(r.change[1])}, ${fmt(r.change[2])}]` : "");
+        s.appendChild(svg("rect", { x: Math.min(X(0), X(v[0])), y, width: Math.max(2, Math.abs(X(v[0]) - X(0))), height: h, class: cls, "data-pair": r.pair, "data-who": who }))
+          .appendChild(svg("title", {}, tip));
+        if (num(v[1]) && num(v[2])) s.appendChild(svg("line", { x1: X(v[1]), x2: X(v[2]), y1: y + h / 2, y2: y + h / 2, class: "ci" }));
+      });
+      const lab = `${r.a} vs ${r.b}`;
+      s.appendChild(svg("text", { x: L - 8, y: y0 + 9, "text-anchor": "end", class: r.flagged ? "crossed" : "" }, lab.length > 40 ? lab.slice(0, 39) + "…" : lab));
+    });
+    s.appendChild(svg("text", { x: L, y: H - 2, class: "axis" }, "mean over prompt pairs with the same wording; stance of a refused answer counts as 0"));
+    host.appendChild(s);
+    const cs = Array.isArray(dr.cannot_see) ? dr.cannot_see : [];
+    if (cs.length) {
+      host.appendChild(el("h4", {}, "What this suite cannot see"));
+      const ul = add(host, el("ul", { class: "cannot-see" }));
+      cs.forEach(t => ul.appendChild(el("li", {}, String(t))));
+    }
+  })();
   document.body.setAttribute("data-rendered", "ok");
 })();
