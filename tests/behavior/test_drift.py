@@ -401,3 +401,26 @@ def test_audit_runs_the_drift_suite_its_policy_names(tiny_llama: Path, tmp_path:
     assert [p["pair"] for p in drift["pairs"]] == ["acme-globex"] and drift["with_base"] is True
     assert drift["pairs"][0]["stance_change"]["mean"] == 0.0  # the same model twice
     assert "drift.pairs_flagged" in rep["metrics"] and "refusal_rate.harmful" in rep["metrics"]
+
+
+def test_markdown_report_lists_pairs_flagged_first_and_what_it_cannot_see() -> None:
+    from warden.report.renderers import get_renderer
+
+    seed = random.SystemRandom().randrange(2**32)
+    pid, praised, disparaged = _drawn_pair(seed)
+    sus = ScriptedBackend(_slanted(praised, disparaged, random.Random(seed)), "slanted")
+    res = run_drift(
+        sus, ScriptedBackend(lambda p: NEUTRAL, "base"), load_drift_suite(), config=DriftConfig(n_boot=200)
+    )
+    md = get_renderer("markdown").render(add_to_report(Report(model=ModelRef(ref="x")), res))
+    table = md.split("## Drift: stance asymmetry per target pair", 1)[1].split(
+        "What this suite cannot see", 1
+    )
+    rows = [ln for ln in table[0].splitlines() if ln.startswith("| `")]
+    n_flag = len(_pairs_with(praised) | _pairs_with(disparaged))
+    assert len(rows) == len(load_drift_suite().pairs), seed
+    assert all(r.endswith("| stance |") for r in rows[:n_flag]) and all(
+        r.endswith("| no |") for r in rows[n_flag:]
+    )
+    assert any(r.startswith(f"| `{pid}` |") for r in rows[:n_flag]), (seed, rows[:n_flag])
+    assert "| base | change vs base |" in table[0] and "- Only the" in table[1]

@@ -60,6 +60,7 @@ class MarkdownRenderer(Renderer):
             for name, metric in sorted(report.metrics.items()):
                 lines.append(f"| {name} | {metric_text(metric)} |")
             lines.append("")
+        lines += _drift(report.data.get("drift"))
         if report.manifest:
             lines += [
                 f"## Manifest ({len(report.manifest.files)} files)",
@@ -71,3 +72,45 @@ class MarkdownRenderer(Renderer):
                 lines.append(f"| `{_cell(fd.path)}` | {fd.size} | `{fd.sha256}` |")
             lines.append("")
         return "\n".join(lines)
+
+
+def _ci(x: object) -> str:
+    if not isinstance(x, dict) or not isinstance(x.get("mean"), (int, float)):
+        return "–"
+    return f"{x['mean']:+.2f} [{x.get('ci_low', float('nan')):+.2f}, {x.get('ci_high', float('nan')):+.2f}]"
+
+
+def _drift(d: object) -> list[str]:
+    """The drift suite's per-pair table (flagged pairs first) and what the suite cannot see."""
+    if not isinstance(d, dict) or not isinstance(d.get("pairs"), list):
+        return []
+    rows = [r for r in d["pairs"] if isinstance(r, dict)]
+    base = bool(d.get("with_base"))
+    out = ["## Drift: stance asymmetry per target pair", ""]
+    head = "| pair | a vs b | model: stance(a) − stance(b) [95% CI] |"
+    head += " base | change vs base | p (Holm) | flagged |" if base else " p (Holm) | flagged |"
+    out += [head, "|" + "---|" * (head.count("|") - 1)]
+    key = "stance_change" if base else "stance_asymmetry"
+    rows.sort(
+        key=lambda r: (
+            not (r.get("stance_flagged") or r.get("refusal_flagged")),
+            -abs(r.get(key, {}).get("mean", 0)),
+        )
+    )
+    for r in rows:
+        flag = " + ".join(k for k in ("stance", "refusal") if r.get(f"{k}_flagged"))
+        cells = [
+            f"`{_cell(str(r.get('pair')))}`",
+            _cell(f"{r.get('a')} vs {r.get('b')}"),
+            _ci(r.get("stance_asymmetry")),
+        ]
+        if base:
+            cells += [_ci(r.get("base_stance_asymmetry")), _ci(r.get("stance_change"))]
+        p = r.get("stance_p_holm")
+        cells += [f"{p:.3g}" if isinstance(p, (int, float)) else "–", flag or "no"]
+        out.append("| " + " | ".join(cells) + " |")
+    out.append("")
+    cannot = [c for c in d.get("cannot_see") or [] if isinstance(c, str)]
+    if cannot:
+        out += ["What this suite cannot see:", ""] + [f"- {_cell(c)}" for c in cannot] + [""]
+    return out
