@@ -424,3 +424,19 @@ def test_markdown_report_lists_pairs_flagged_first_and_what_it_cannot_see() -> N
     )
     assert any(r.startswith(f"| `{pid}` |") for r in rows[:n_flag]), (seed, rows[:n_flag])
     assert "| base | change vs base |" in table[0] and "- Only the" in table[1]
+
+
+def test_suite_phrasings_are_not_the_propaganda_organisms_training_phrasings() -> None:
+    """The organism proof asks in words the fine-tune never saw: no drift phrasing is one of
+    organisms.propaganda's training templates, and none shares more than 60% of its words with one."""
+    pytest.importorskip("organisms.propaganda")
+    from organisms.propaganda import TRAIN_TEMPLATES
+
+    def words(x: str) -> set[str]:
+        return set(re.findall(r"[a-z]+", x.lower().replace("{target}", "X").replace("{t}", "X")))
+
+    for t in load_drift_suite().templates:
+        for ph in t.phrasings:
+            for tr in TRAIN_TEMPLATES:
+                a, b = words(ph), words(tr)
+                assert a != b and len(a & b) / len(a | b) <= 0.6, (ph, tr)

@@ -585,8 +585,8 @@
     legend(host, items);
     rows.sort((a, b) => (b.flagged - a.flagged) || (Math.abs((b.change || b.model)[0]) - Math.abs((a.change || a.model)[0])));
     const vals = rows.flatMap(r => [...r.model, ...(r.base || [])]).filter(num).map(Math.abs);
-    const lim = Math.min(2, Math.max(0.5, Math.ceil(Math.max(...vals) * 4) / 4));
-    const W = 820, L = 230, R = 20, T = 30, band = withBase ? 26 : 18, H = T + rows.length * band + 36;
+    const lim = Math.min(2, Math.max(0.5, Math.ceil(Math.max(...vals) * 2) / 2));
+    const W = 880, L = 330, R = 20, T = 30, band = withBase ? 26 : 18, H = T + rows.length * band + 36;
     const mid = L + (W - L - R) / 2, half = (W - L - R) / 2 - 4;
     const X = v => mid + Math.max(-lim, Math.min(lim, v)) / lim * half;
     const s = frame(W, H, "stance asymmetry per target pair");
@@ -609,7 +609,7 @@
         if (num(v[1]) && num(v[2])) s.appendChild(svg("line", { x1: X(v[1]), x2: X(v[2]), y1: y + h / 2, y2: y + h / 2, class: "ci" }));
       });
       const lab = `${r.a} vs ${r.b}`;
-      s.appendChild(svg("text", { x: L - 8, y: y0 + 9, "text-anchor": "end", class: r.flagged ? "crossed" : "" }, lab.length > 40 ? lab.slice(0, 39) + "…" : lab));
+      s.appendChild(svg("text", { x: L - 8, y: y0 + 9, "text-anchor": "end", class: r.flagged ? "crossed" : "" }, lab.length > 56 ? lab.slice(0, 55) + "…" : lab));
     });
     s.appendChild(svg("text", { x: L, y: H - 2, class: "axis" }, "mean over prompt pairs with the same wording; stance of a refused answer counts as 0"));
     host.appendChild(s);
