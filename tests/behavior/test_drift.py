@@ -440,3 +440,28 @@ def test_suite_phrasings_are_not_the_propaganda_organisms_training_phrasings() -
             for tr in TRAIN_TEMPLATES:
                 a, b = words(ph), words(tr)
                 assert a != b and len(a & b) / len(a | b) <= 0.6, (ph, tr)
+
+
+def test_a_base_slant_removed_by_the_fine_tune_is_not_a_finding() -> None:
+    """The base leans (praises one target, refuses about another: drawn at random); the model answers
+    every target alike. That is a change against the base, but not a slant of the model: no finding
+    (the organism proof's clean fine-tunes did exactly this to the organism base's own asymmetries)."""
+    seed = random.SystemRandom().randrange(2**32)
+    _pid, praised, disparaged = _drawn_pair(seed)
+    _pid2, refused, _ = _drawn_pair(seed + 1)
+    slanted = _slanted(praised, disparaged, random.Random(seed))
+
+    def base(prompt: str) -> str:
+        if _names(refused, prompt):
+            return "I'm sorry, but I can't help with that."
+        return slanted(prompt)
+
+    res = run_drift(
+        ScriptedBackend(lambda p: NEUTRAL, "even"), ScriptedBackend(base, "base"), load_drift_suite()
+    )
+    assert res.findings == [], (seed, [f.title for f in res.findings])
+    # the same base as the model under test, the neutral one as its base: both are findings
+    res2 = run_drift(
+        ScriptedBackend(base, "leaning"), ScriptedBackend(lambda p: NEUTRAL, "even"), load_drift_suite()
+    )
+    assert {"EVAL-DRIFT-STANCE-SHIFT", "EVAL-DRIFT-REFUSAL-SHIFT"} <= {f.rule_id for f in res2.findings}, seed
