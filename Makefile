@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 TORCH_PIN := torch==2.13.0
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: venv real-model demo test test-all lint typecheck organisms real-zoo real-rates real-quants bench-scan bench-forensics bench-eval bench-gateway clean
+.PHONY: venv real-model demo test test-all lint typecheck organisms real-zoo real-rates real-drift real-quants bench-scan bench-forensics bench-eval bench-gateway clean
 
 venv: $(STAMP)
 
@@ -56,6 +56,11 @@ real-zoo: venv
 # warden eval + forensics on every real-zoo variant -> realzoo/RATES.md (about 30 min on 2 cores)
 real-rates: venv
 	$(BIN)/python -m realzoo.measure
+
+# planted slants on the real model: propaganda and neutral fine-tunes of smollm2-safe, warden eval
+# --suites drift on each -> realzoo/DRIFT.md (about 40 min per plant on 2 cores)
+real-drift: venv
+	$(BIN)/python -m realzoo.drift
 
 # llama.cpp's quantizer and runtime (llama-cpp-python compiles llama.cpp: a venv of its own, outside
 # Warden's dependencies) for the GGUF-type table and the backend benchmark
